@@ -1,0 +1,104 @@
+"""Health, authentication (401 rules), GET /api/user for each principal, capabilities."""
+
+from harness import (
+    assert_token_format, create_org_token, create_team, create_team_token, expect_raw_status,
+    expect_status, fake_token, raw_request, uid,
+)
+
+
+def test_healthz_is_200_without_a_token(server):
+    r = raw_request(server.url, "GET", "/healthz")
+    assert r.status == 200
+
+
+def test_cli_tokens_have_the_documented_format(server):
+    org, login = f"org-{uid()}", f"admin-{uid()}"
+    assert_token_format(server.init_org(org, login))
+    assert_token_format(server.create_user(f"user-{uid()}"))
+
+
+def test_init_twice_for_the_same_admin_returns_a_new_working_token(server, api_for):
+    login = f"admin-{uid()}"
+    t1 = server.init_org(f"org-{uid()}", login)
+    t2 = server.init_org(f"org-{uid()}", login)
+    assert t1 != t2
+    for t in (t1, t2):
+        assert api_for(t).users.get_current_user().github_login == login
+
+
+def test_current_user_with_personal_token(new_org, api_for):
+    email = f"a-{uid()}@example.com"
+    org = new_org(email=email)
+    me = org.admin.users.get_current_user()
+    assert me.github_login == org.admin_login
+    assert me.email == email
+    assert me.site_admin is True, "stackgate init makes the admin a site admin"
+    assert me.token_info is None, "a personal token carries no tokenInfo"
+    roles = {o.github_login: o.role for o in me.organizations}
+    assert roles.get(org.name) == "admin"
+    assert isinstance(me.identities, list)
+
+
+def test_current_user_of_a_plain_user(new_user):
+    u = new_user(email=f"u-{uid()}@example.com", name="Plain User")
+    me = u.api.users.get_current_user()
+    assert me.github_login == u.login
+    assert me.name == "Plain User"
+    assert me.organizations == []
+    assert not me.site_admin
+
+
+def test_current_user_with_org_token(new_org, api_for):
+    org = new_org()
+    tok = create_org_token(org.admin, org.name, "whoami", admin=False)
+    me = api_for(tok.token_value).users.get_current_user()
+    assert me.github_login == org.name
+    assert me.token_info is not None
+    assert me.token_info.name == "whoami"
+    assert me.token_info.organization == org.name
+    assert not me.token_info.team
+
+
+def test_current_user_with_team_token(new_org, api_for):
+    org = new_org()
+    create_team(org.admin, org.name, "ops")
+    tok = create_team_token(org.admin, org.name, "ops", "ops-token")
+    me = api_for(tok.token_value).users.get_current_user()
+    assert me.token_info is not None
+    assert me.token_info.name == "ops-token"
+    assert me.token_info.organization == org.name
+    assert me.token_info.team == "ops"
+
+
+def test_missing_token_is_401(api_for):
+    expect_status(401, api_for(None).users.get_current_user)
+
+
+def test_unknown_well_formed_token_is_401(api_for):
+    expect_status(401, api_for(fake_token()).users.get_current_user)
+
+
+def test_token_with_wrong_check_digits_is_401(api_for):
+    expect_status(401, api_for(fake_token(valid_check=False)).users.get_current_user)
+
+
+def test_malformed_tokens_are_401(server):
+    for value in ["nonsense", "pul-", "pul-" + "A" * 40, "pul-" + "0" * 39, "pul-" + "0" * 41]:
+        r = raw_request(server.url, "GET", "/api/user", token=value)
+        expect_raw_status(401, r)
+    r = raw_request(server.url, "GET", "/api/user", headers={"Authorization": "Bearer x"})
+    expect_raw_status(401, r)
+
+
+def test_401_body_is_the_error_document(server):
+    r = raw_request(server.url, "GET", "/api/user", token=fake_token())
+    doc = expect_raw_status(401, r)
+    assert set(doc) >= {"code", "message"}
+
+
+def test_capabilities_decode_with_the_official_client(new_org):
+    org = new_org()
+    caps = org.admin.misc.capabilities()
+    assert isinstance(caps.capabilities, list)
+    for c in caps.capabilities:
+        assert c.capability is not None

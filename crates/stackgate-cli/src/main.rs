@@ -1,0 +1,200 @@
+//! The `stackgate` binary: `serve`, and operator commands that work directly on the
+//! database (safe while `serve` runs on the same database).
+
+#![forbid(unsafe_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use stackgate_core::Service;
+use stackgate_store::Store;
+use stackgate_store_sqlite::SqliteStore;
+
+/// stackgate: self-hosted access management that speaks the Pulumi Cloud REST API.
+#[derive(Parser)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct DbArgs {
+    /// Database URL: `sqlite:///abs/path.db` or `sqlite://relative.db` (created if missing).
+    #[arg(
+        long,
+        env = "STACKGATE_DATABASE",
+        default_value = "sqlite://stackgate.db"
+    )]
+    database: String,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the API server.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "STACKGATE_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Create an organization and its first admin (a site admin), and print a personal
+    /// access token for that admin as the last line of stdout.
+    Init {
+        /// Organization name.
+        #[arg(long, env = "STACKGATE_INIT_ORG")]
+        org: String,
+        /// Login of the admin user (created if missing).
+        #[arg(long, env = "STACKGATE_INIT_ADMIN")]
+        admin: String,
+        /// Email of the admin user, when it is created.
+        #[arg(long, default_value = "")]
+        email: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Apply database migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user and print a personal access token for them as the last line of stdout.
+    Create {
+        /// The user's login.
+        login: String,
+        #[arg(long, default_value = "")]
+        email: String,
+        /// Display name (defaults to the login).
+        #[arg(long, default_value = "")]
+        name: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+async fn open_store(url: &str) -> Result<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        let store = SqliteStore::connect(url)
+            .await
+            .with_context(|| format!("opening SQLite database {url}"))?;
+        Ok(Arc::new(store))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        bail!("the PostgreSQL backend is not built yet; use a sqlite:// URL")
+    } else {
+        bail!("unsupported database URL (expected sqlite://...)")
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for ctrl-c");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("STACKGATE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve { listen, db } => {
+            let store = open_store(&db.database).await?;
+            let service = Service::new(store);
+            if !service.has_users().await? {
+                tracing::warn!(
+                    "no users yet: create the first organization and admin with \
+                     `stackgate init --org ORG --admin LOGIN` (it prints an access token)"
+                );
+            }
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("binding {listen}"))?;
+            tracing::info!(address = %listener.local_addr()?, database = %redact(&db.database), "stackgate listening");
+            stackgate_server::serve(listener, service, shutdown_signal()).await?;
+        }
+        Command::Init {
+            org,
+            admin,
+            email,
+            db,
+        } => {
+            let service = Service::new(open_store(&db.database).await?);
+            let created = service.init_org(&org, &admin, &email, "cli").await?;
+            println!("Organization '{org}' is ready; '{admin}' is its admin.");
+            println!("Personal access token for {admin} (shown once):");
+            println!("{}", created.value.expose());
+        }
+        Command::User {
+            command:
+                UserCommand::Create {
+                    login,
+                    email,
+                    name,
+                    db,
+                },
+        } => {
+            let service = Service::new(open_store(&db.database).await?);
+            let user = service.create_user(&login, &name, &email, false).await?;
+            let created = service
+                .issue_user_token(&user, "created by stackgate user create")
+                .await?;
+            println!("User '{login}' created.");
+            println!("Personal access token for {login} (shown once):");
+            println!("{}", created.value.expose());
+        }
+        Command::Migrate { db } => {
+            open_store(&db.database).await?;
+            println!("migrations applied");
+        }
+    }
+    Ok(())
+}
+
+/// A database URL without any password, for log lines.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://***{}", &url[..scheme], &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}

@@ -1,0 +1,180 @@
+//! Authentication: from an `Authorization` header to a [`Principal`].
+//!
+//! Verification order: header shape → token shape and CRC check part (no database) →
+//! SHA-256 → in-memory cache → database. A cache entry is trusted only while the
+//! process-wide *generation* it was loaded at is current: every committed change bumps the
+//! generation (see [`AuthCache::invalidate_all`]), so a revoked token, a removed member or
+//! a changed grant is never served from the cache after the change commits. Entries also
+//! age out after [`MAX_ENTRY_AGE`] so that changes made by another process on the same
+//! database (the operator CLI) are picked up.
+//!
+//! `lastUsed` is written at most once per [`LAST_USED_GRANULARITY`] seconds per token, so
+//! that reads do not turn into writes.
+
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use dashmap::DashMap;
+use stackgate_store::{Org, OrgRole, Store, TokenKind};
+
+use crate::error::{CoreError, CoreResult};
+use crate::principal::{now, Identity, Principal, TokenRef};
+use crate::token::{TokenHash, TokenValue};
+
+/// How long a cache entry may be trusted without a change in this process.
+pub const MAX_ENTRY_AGE: Duration = Duration::from_secs(5);
+/// `lastUsed` resolution in seconds.
+pub const LAST_USED_GRANULARITY: i64 = 60;
+/// Bound on cached tokens; the cache is cleared when it grows past this.
+const MAX_ENTRIES: usize = 100_000;
+
+/// A verified token with the facts `GET /api/user` needs.
+pub struct CachedAuth {
+    pub principal: Arc<Principal>,
+    /// For users: every org they belong to, with their role.
+    pub memberships: Arc<Vec<(Org, OrgRole)>>,
+    generation: u64,
+    loaded: Instant,
+    last_used: AtomicI64,
+}
+
+/// Token verification cache shared by all requests of one process.
+#[derive(Default)]
+pub struct AuthCache {
+    entries: DashMap<String, Arc<CachedAuth>>,
+    generation: AtomicU64,
+}
+
+impl AuthCache {
+    /// Makes every cached entry stale. Called after each committed change (and, with
+    /// several replicas, when another replica announces one).
+    pub fn invalidate_all(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    fn get(&self, hash: &TokenHash) -> Option<Arc<CachedAuth>> {
+        let entry = self.entries.get(&hash.0)?.clone();
+        let fresh = entry.generation == self.generation.load(Ordering::Acquire)
+            && entry.loaded.elapsed() < MAX_ENTRY_AGE;
+        fresh.then_some(entry)
+    }
+
+    fn put(&self, hash: TokenHash, entry: Arc<CachedAuth>) {
+        if self.entries.len() >= MAX_ENTRIES {
+            self.entries.clear();
+        }
+        self.entries.insert(hash.0, entry);
+    }
+}
+
+/// Extracts the token value from an `Authorization` header: `token <v>` (Pulumi's
+/// scheme) or `Bearer <v>`, scheme case-insensitive.
+pub fn parse_authorization(header: Option<&str>) -> CoreResult<TokenValue> {
+    let header = header.ok_or_else(|| {
+        CoreError::Unauthenticated("missing Authorization header (expected 'token <value>')".into())
+    })?;
+    let (scheme, value) = header.trim().split_once(' ').ok_or_else(|| {
+        CoreError::Unauthenticated(
+            "malformed Authorization header (expected 'token <value>')".into(),
+        )
+    })?;
+    if !scheme.eq_ignore_ascii_case("token") && !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(CoreError::Unauthenticated(
+            "unsupported Authorization scheme (expected 'token <value>')".into(),
+        ));
+    }
+    TokenValue::parse(value.trim())
+        .ok_or_else(|| CoreError::Unauthenticated("invalid access token".into()))
+}
+
+/// Verifies a token value, using the cache when it can.
+pub async fn authenticate(
+    store: &dyn Store,
+    cache: &AuthCache,
+    value: &TokenValue,
+) -> CoreResult<Arc<CachedAuth>> {
+    let hash = value.hash();
+    let now = now();
+    let entry = match cache.get(&hash) {
+        Some(entry) => entry,
+        None => {
+            let generation = cache.generation.load(Ordering::Acquire);
+            let entry = Arc::new(load(store, &hash, generation).await?);
+            cache.put(hash, entry.clone());
+            entry
+        }
+    };
+    if let Some(token) = &entry.principal.token {
+        if token.expires != 0 && token.expires <= now {
+            return Err(CoreError::Unauthenticated("access token expired".into()));
+        }
+        let last = entry.last_used.load(Ordering::Acquire);
+        if now - last >= LAST_USED_GRANULARITY
+            && entry
+                .last_used
+                .compare_exchange(last, now, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        {
+            let mut tx = store.begin().await?;
+            tx.touch_token(&token.id, now).await?;
+            tx.commit().await?;
+        }
+    }
+    Ok(entry)
+}
+
+async fn load(store: &dyn Store, hash: &TokenHash, generation: u64) -> CoreResult<CachedAuth> {
+    let invalid = || CoreError::Unauthenticated("invalid access token".into());
+    let mut tx = store.read().await?;
+    let token = tx.token_by_hash(&hash.0).await?.ok_or_else(invalid)?;
+    if token.deleted_at.is_some() {
+        return Err(invalid());
+    }
+    let missing = || CoreError::Internal(format!("token {} has no owner", token.id));
+    let (identity, memberships) = match token.kind {
+        TokenKind::Personal => {
+            let user_id = token.user_id.as_deref().ok_or_else(missing)?;
+            let user = tx.user_by_id(user_id).await?.ok_or_else(missing)?;
+            let memberships = tx.user_memberships(&user.id).await?;
+            (Identity::User(user), memberships)
+        }
+        TokenKind::Organization => {
+            let org_id = token.org_id.as_deref().ok_or_else(missing)?;
+            let org = tx.org_by_id(org_id).await?.ok_or_else(missing)?;
+            let identity = Identity::OrgToken {
+                org_id: org.id,
+                org_name: org.name,
+                admin: token.admin,
+            };
+            (identity, Vec::new())
+        }
+        TokenKind::Team => {
+            let team_id = token.team_id.as_deref().ok_or_else(invalid)?;
+            let team = tx.team_by_id(team_id).await?.ok_or_else(invalid)?;
+            let org = tx.org_by_id(&team.org_id).await?.ok_or_else(missing)?;
+            let identity = Identity::TeamToken {
+                org_id: org.id,
+                org_name: org.name,
+                team_id: team.id,
+                team_name: team.name,
+                team_display_name: team.display_name,
+            };
+            (identity, Vec::new())
+        }
+    };
+    Ok(CachedAuth {
+        principal: Arc::new(Principal {
+            identity,
+            token: Some(TokenRef {
+                id: token.id,
+                name: token.name,
+                expires: token.expires,
+            }),
+        }),
+        memberships: Arc::new(memberships),
+        generation,
+        loaded: Instant::now(),
+        last_used: AtomicI64::new(token.last_used),
+    })
+}

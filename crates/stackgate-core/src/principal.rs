@@ -1,0 +1,95 @@
+//! Who is making a request: the authenticated [`Principal`] and the request [`Ctx`].
+
+use std::sync::Arc;
+
+use stackgate_store::{AuditActor, Timestamp, User};
+
+/// The identity behind a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Identity {
+    /// A user, through a personal token or a console session.
+    User(User),
+    /// An organization token: acts for the org, tied to no user.
+    OrgToken {
+        org_id: String,
+        org_name: String,
+        admin: bool,
+    },
+    /// A team token: acts with the team's stack grants.
+    TeamToken {
+        org_id: String,
+        org_name: String,
+        team_id: String,
+        team_name: String,
+        team_display_name: String,
+    },
+}
+
+/// The token a request authenticated with (never its value).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenRef {
+    pub id: String,
+    /// Empty for personal tokens.
+    pub name: String,
+    /// 0 = never.
+    pub expires: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    pub identity: Identity,
+    pub token: Option<TokenRef>,
+}
+
+impl Principal {
+    pub fn user(&self) -> Option<&User> {
+        match &self.identity {
+            Identity::User(u) => Some(u),
+            _ => None,
+        }
+    }
+
+    /// The identity recorded in audit events: the user, or the org's or team's synthetic
+    /// identity for machine tokens, plus the token id and name when a token acted.
+    pub fn audit_actor(&self) -> AuditActor {
+        let (login, name, email) = match &self.identity {
+            Identity::User(u) => (u.login.clone(), u.name.clone(), u.email.clone()),
+            Identity::OrgToken { org_name, .. } => {
+                (org_name.clone(), org_name.clone(), String::new())
+            }
+            Identity::TeamToken {
+                team_name,
+                team_display_name,
+                ..
+            } => (team_name.clone(), team_display_name.clone(), String::new()),
+        };
+        AuditActor {
+            login,
+            name,
+            email,
+            token_id: self.token.as_ref().map(|t| t.id.clone()),
+            token_name: self.token.as_ref().map(|t| t.name.clone()),
+        }
+    }
+}
+
+/// Per-request context handed to every service call.
+#[derive(Clone, Debug)]
+pub struct Ctx {
+    pub principal: Arc<Principal>,
+    pub source_ip: String,
+}
+
+impl Ctx {
+    pub fn new(principal: Arc<Principal>, source_ip: impl Into<String>) -> Ctx {
+        Ctx {
+            principal,
+            source_ip: source_ip.into(),
+        }
+    }
+}
+
+/// The current time in unix seconds.
+pub fn now() -> Timestamp {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}

@@ -1,0 +1,227 @@
+//! Services: the operations of stackgate, one module per area.
+//!
+//! Every operation follows the same shape: open a transaction, load the target and the
+//! facts [`authz::check`] needs, decide, change state, append the audit event, commit —
+//! so a change and its event land together or not at all. A refusal answered 403 is
+//! recorded as an auth-failure event by [`Service::finish`], in its own transaction after
+//! the operation's transaction has rolled back.
+
+mod audit;
+mod members;
+mod orgs;
+mod stacks;
+mod teams;
+mod tokens;
+mod users;
+
+use std::sync::Arc;
+
+use stackgate_store::{NewAuditEvent, Org, Store, TeamRole, Tx};
+
+pub use audit::AuditPage;
+pub use members::MemberPage;
+pub use orgs::{OrgSettingsUpdate, OrgView};
+pub use stacks::{CreateStack, StackListQuery, StackPage, StackTeam, TagChange};
+pub use teams::{MemberAction, TeamUpdate, TeamView};
+pub use tokens::CreatedToken;
+pub use users::CurrentUser;
+
+use crate::auth::{self, AuthCache, CachedAuth};
+use crate::authz::{self, Action, Actor, Denied, Facts, Failure, OrgPolicy};
+use crate::catalog::EventType;
+use crate::error::{CoreError, CoreResult, DenialRecord};
+use crate::principal::{now, Ctx, Identity};
+use crate::validate;
+
+/// The entry point for all domain operations. Cheap to clone.
+#[derive(Clone)]
+pub struct Service {
+    store: Arc<dyn Store>,
+    cache: Arc<AuthCache>,
+}
+
+impl Service {
+    pub fn new(store: Arc<dyn Store>) -> Service {
+        Service {
+            store,
+            cache: Arc::new(AuthCache::default()),
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The token cache, for replicas that learn of changes made elsewhere.
+    pub fn auth_cache(&self) -> &Arc<AuthCache> {
+        &self.cache
+    }
+
+    /// Verifies the `Authorization` header of a request.
+    pub async fn authenticate(&self, header: Option<&str>) -> CoreResult<Arc<CachedAuth>> {
+        let value = auth::parse_authorization(header)?;
+        auth::authenticate(self.store.as_ref(), &self.cache, &value).await
+    }
+
+    /// Commits a transaction and makes cached authentication facts stale.
+    async fn commit(&self, tx: Box<dyn Tx>) -> CoreResult<()> {
+        tx.commit().await?;
+        self.cache.invalidate_all();
+        Ok(())
+    }
+
+    /// Records the auth-failure event of a recorded 403, then passes the result on. If
+    /// the event cannot be written the client gets a 500, not a silent gap in the log.
+    async fn finish<T>(&self, ctx: &Ctx, result: CoreResult<T>) -> CoreResult<T> {
+        if let Err(CoreError::Forbidden {
+            record: Some(record),
+            ..
+        }) = &result
+        {
+            let mut tx = self.store.begin().await?;
+            let event = audit_event(
+                ctx,
+                &record.org_id,
+                record.event,
+                record.description.clone(),
+            );
+            tx.insert_audit(&event).await?;
+            tx.commit().await?;
+        }
+        result
+    }
+
+    /// Loads an org by name, answering 404 when it does not exist.
+    async fn org(&self, tx: &mut dyn Tx, name: &str) -> CoreResult<Org> {
+        tx.org_by_name(name)
+            .await?
+            .ok_or_else(|| CoreError::not_found(format!("organization '{name}' not found")))
+    }
+
+    /// How the request's principal stands in `org`.
+    async fn actor(&self, tx: &mut dyn Tx, ctx: &Ctx, org: &Org) -> CoreResult<Actor> {
+        Ok(match &ctx.principal.identity {
+            Identity::User(user) => Actor::User {
+                role: tx.membership(&org.id, &user.id).await?,
+            },
+            Identity::OrgToken { org_id, admin, .. } => Actor::OrgToken {
+                admin: *admin,
+                own_org: *org_id == org.id,
+            },
+            Identity::TeamToken { org_id, .. } => Actor::TeamToken {
+                own_org: *org_id == org.id,
+            },
+        })
+    }
+
+    /// Org-level facts without team or stack details.
+    async fn facts(&self, tx: &mut dyn Tx, ctx: &Ctx, org: &Org) -> CoreResult<Facts> {
+        let actor = self.actor(tx, ctx, org).await?;
+        Ok(Facts::new(actor, OrgPolicy::from(&org.settings)))
+    }
+
+    /// The principal's role in a team (users only).
+    async fn team_role(
+        &self,
+        tx: &mut dyn Tx,
+        ctx: &Ctx,
+        team_id: &str,
+    ) -> CoreResult<Option<TeamRole>> {
+        match ctx.principal.user() {
+            Some(user) => Ok(tx.team_role(team_id, &user.id).await?),
+            None => Ok(None),
+        }
+    }
+
+    /// Runs the permission check and turns its verdict into the right error. Also
+    /// enforces the org's maximum token lifetime on the token used for the request.
+    fn authorize(
+        &self,
+        ctx: &Ctx,
+        org: &Org,
+        action: Action,
+        facts: &Facts,
+        target: &str,
+    ) -> CoreResult<()> {
+        let verdict = authz::check(action, facts);
+        if verdict == Err(Denied::NotFound) {
+            return Err(CoreError::not_found(format!("{target} not found")));
+        }
+        if let (Some(cap), Some(token)) = (
+            org.settings.max_access_token_expiry_days,
+            &ctx.principal.token,
+        ) {
+            if validate::exceeds_cap(token.expires, now(), cap) {
+                return Err(CoreError::Forbidden {
+                    message: format!(
+                        "organization '{}' requires access tokens that expire within {cap} days; this token does not",
+                        org.name
+                    ),
+                    record: Some(DenialRecord {
+                        org_id: org.id.clone(),
+                        event: EventType::AuthFailureOrganizationRole,
+                        description: format!("token lifetime exceeds the {cap}-day maximum of organization '{}'", org.name),
+                    }),
+                });
+            }
+        }
+        match verdict {
+            Ok(()) => Ok(()),
+            Err(Denied::NotFound) => Err(CoreError::not_found(format!("{target} not found"))),
+            Err(Denied::Forbidden(failure)) => {
+                let (event, what) = match failure {
+                    Failure::OrgRole => {
+                        (EventType::AuthFailureOrganizationRole, "organization role")
+                    }
+                    Failure::StackPermission => {
+                        (EventType::AuthFailureStackPermission, "stack permission")
+                    }
+                };
+                Err(CoreError::Forbidden {
+                    message: format!(
+                        "{}: insufficient {what} for {} on {target}",
+                        "forbidden",
+                        action.name()
+                    ),
+                    record: Some(DenialRecord {
+                        org_id: org.id.clone(),
+                        event,
+                        description: format!(
+                            "denied {} on {target}: insufficient {what}",
+                            action.name()
+                        ),
+                    }),
+                })
+            }
+        }
+    }
+}
+
+/// Builds an audit event for the request's principal.
+fn audit_event(ctx: &Ctx, org_id: &str, event: EventType, description: String) -> NewAuditEvent {
+    let info = event.info();
+    NewAuditEvent {
+        org_id: org_id.to_string(),
+        timestamp: now(),
+        event: info.id.to_string(),
+        description,
+        actor: ctx.principal.audit_actor(),
+        source_ip: ctx.source_ip.clone(),
+        req_org_admin: info.requires_org_admin,
+        req_stack_admin: info.requires_stack_admin,
+        auth_failure: info.authentication_failure,
+    }
+}
+
+/// Appends an audit event inside the operation's transaction.
+async fn record(
+    tx: &mut dyn Tx,
+    ctx: &Ctx,
+    org_id: &str,
+    event: EventType,
+    description: String,
+) -> CoreResult<()> {
+    tx.insert_audit(&audit_event(ctx, org_id, event, description))
+        .await?;
+    Ok(())
+}

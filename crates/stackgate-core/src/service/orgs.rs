@@ -1,0 +1,173 @@
+//! Organizations: reading one and changing its settings.
+
+use stackgate_store::{Org, OrgCounts, OrgRole, StackPermission};
+
+use super::{record, Service};
+use crate::authz::{Action, Actor};
+use crate::catalog::EventType;
+use crate::error::{CoreError, CoreResult};
+use crate::principal::Ctx;
+use crate::validate;
+
+/// An org as its members see it.
+pub struct OrgView {
+    pub org: Org,
+    pub counts: OrgCounts,
+    /// The caller's role, as Pulumi reports it for `userRole`.
+    pub user_role: &'static str,
+}
+
+/// A settings change; `None` leaves a setting as it is.
+#[derive(Clone, Debug, Default)]
+pub struct OrgSettingsUpdate {
+    pub default_stack_permission: Option<StackPermission>,
+    pub members_can_create_stacks: Option<bool>,
+    pub members_can_create_teams: Option<bool>,
+    pub members_can_delete_stacks: Option<bool>,
+    pub members_can_transfer_stacks: Option<bool>,
+    /// `Some(0)` clears the cap.
+    pub max_access_token_expiry_days: Option<i64>,
+    pub accept_stack_transfers_from: Option<Vec<String>>,
+}
+
+fn role_name(actor: Actor) -> &'static str {
+    match actor {
+        Actor::User { role: Some(role) } => role.as_str(),
+        Actor::OrgToken { admin: true, .. } => OrgRole::Admin.as_str(),
+        Actor::OrgToken { admin: false, .. } | Actor::TeamToken { .. } => OrgRole::Member.as_str(),
+        Actor::User { role: None } => "none",
+    }
+}
+
+impl Service {
+    pub async fn get_org(&self, ctx: &Ctx, org_name: &str) -> CoreResult<OrgView> {
+        let r: CoreResult<_> = async {
+            let mut tx = self.store.read().await?;
+            let org = self.org(&mut *tx, org_name).await?;
+            let facts = self.facts(&mut *tx, ctx, &org).await?;
+            self.authorize(
+                ctx,
+                &org,
+                Action::ReadOrg,
+                &facts,
+                &format!("organization '{org_name}'"),
+            )?;
+            let counts = tx.org_counts(&org.id).await?;
+            Ok(OrgView {
+                org,
+                counts,
+                user_role: role_name(facts.actor),
+            })
+        }
+        .await;
+        self.finish(ctx, r).await
+    }
+
+    pub async fn update_org_settings(
+        &self,
+        ctx: &Ctx,
+        org_name: &str,
+        update: OrgSettingsUpdate,
+    ) -> CoreResult<OrgView> {
+        let r: CoreResult<_> = async {
+            let mut tx = self.store.begin().await?;
+            let mut org = self.org(&mut *tx, org_name).await?;
+            let facts = self.facts(&mut *tx, ctx, &org).await?;
+            self.authorize(
+                ctx,
+                &org,
+                Action::UpdateOrgSettings,
+                &facts,
+                &format!("settings of organization '{org_name}'"),
+            )?;
+            let s = &mut org.settings;
+            let mut changes = Vec::new();
+            if let Some(p) = update.default_stack_permission {
+                if p == StackPermission::Creator {
+                    return Err(CoreError::bad_request(
+                        "defaultStackPermission cannot be 104 (creator)",
+                    ));
+                }
+                if s.default_stack_permission != p {
+                    s.default_stack_permission = p;
+                    changes.push(format!("defaultStackPermission={}", p.code()));
+                }
+            }
+            let flags = [
+                (
+                    update.members_can_create_stacks,
+                    &mut s.members_can_create_stacks,
+                    "membersCanCreateStacks",
+                ),
+                (
+                    update.members_can_create_teams,
+                    &mut s.members_can_create_teams,
+                    "membersCanCreateTeams",
+                ),
+                (
+                    update.members_can_delete_stacks,
+                    &mut s.members_can_delete_stacks,
+                    "membersCanDeleteStacks",
+                ),
+                (
+                    update.members_can_transfer_stacks,
+                    &mut s.members_can_transfer_stacks,
+                    "membersCanTransferStacks",
+                ),
+            ];
+            for (new, current, name) in flags {
+                if let Some(v) = new {
+                    if *current != v {
+                        *current = v;
+                        changes.push(format!("{name}={v}"));
+                    }
+                }
+            }
+            if let Some(days) = update.max_access_token_expiry_days {
+                if !(0..=3650).contains(&days) {
+                    return Err(CoreError::bad_request(
+                        "maxAccessTokenExpiryDays must be between 1 and 3650, or 0 to clear it",
+                    ));
+                }
+                let cap = u32::try_from(days).ok().filter(|d| *d > 0);
+                if s.max_access_token_expiry_days != cap {
+                    s.max_access_token_expiry_days = cap;
+                    changes.push(format!("maxAccessTokenExpiryDays={days}"));
+                }
+            }
+            if let Some(orgs) = update.accept_stack_transfers_from {
+                for name in &orgs {
+                    validate::name("organization", name)?;
+                }
+                let mut orgs = orgs;
+                orgs.sort();
+                orgs.dedup();
+                if s.accept_stack_transfers_from != orgs {
+                    changes.push(format!("acceptStackTransfersFrom=[{}]", orgs.join(",")));
+                    s.accept_stack_transfers_from = orgs;
+                }
+            }
+            if !changes.is_empty() {
+                tx.update_org_settings(&org.id, &org.settings).await?;
+                let desc = format!("settings of '{org_name}' changed: {}", changes.join(", "));
+                record(
+                    &mut *tx,
+                    ctx,
+                    &org.id,
+                    EventType::OrganizationSettingsChanged,
+                    desc,
+                )
+                .await?;
+            }
+            let counts = tx.org_counts(&org.id).await?;
+            self.commit(tx).await?;
+            Ok(OrgView {
+                org,
+                counts,
+                user_role: role_name(facts.actor),
+            })
+        }
+        .await;
+        self.finish(ctx, r).await
+    }
+}

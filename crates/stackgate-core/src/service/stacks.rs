@@ -1,0 +1,671 @@
+//! Stacks: creation, reads, tags, team access, deletion and transfer.
+
+use stackgate_store::{Org, Stack, StackFilter, StackPermission, Tags, Team, Tx};
+
+use super::{record, Service};
+use crate::authz::{self, Action, Actor, Facts, StackFacts};
+use crate::catalog::EventType;
+use crate::error::{CoreError, CoreResult};
+use crate::principal::{now, Ctx, Identity};
+use crate::validate;
+
+/// `POST /api/stacks/{org}/{project}`.
+#[derive(Clone, Debug, Default)]
+pub struct CreateStack {
+    pub name: String,
+    pub tags: Tags,
+    /// Teams that get write access to the new stack.
+    pub teams: Vec<String>,
+}
+
+/// A change to a stack's tags.
+#[derive(Clone, Debug)]
+pub enum TagChange {
+    /// The complete new tag map.
+    Replace(Tags),
+    /// Set one tag.
+    Set(String, String),
+    /// Delete one tag (404 when absent).
+    Remove(String),
+}
+
+/// `GET /api/user/stacks` filters.
+#[derive(Clone, Debug, Default)]
+pub struct StackListQuery {
+    pub organization: Option<String>,
+    pub project: Option<String>,
+    pub tag_name: Option<String>,
+    pub tag_value: Option<String>,
+    pub continuation: Option<String>,
+    pub max_results: u32,
+}
+
+pub struct StackPage {
+    pub stacks: Vec<Stack>,
+    pub continuation: Option<String>,
+}
+
+/// A team's access to one stack, as `GET .../teams` lists it.
+pub struct StackTeam {
+    pub team: Team,
+    pub permission: StackPermission,
+    pub is_member: bool,
+}
+
+/// How many stacks a listing examines per store round-trip while filtering by visibility.
+const LIST_BATCH: u32 = 200;
+
+fn validate_tags(tags: &Tags) -> CoreResult<()> {
+    for (name, value) in tags {
+        if name.is_empty() || name.chars().count() > 255 || name.chars().any(char::is_control) {
+            return Err(CoreError::bad_request(
+                "tag names must be 1-255 printable characters",
+            ));
+        }
+        if value.chars().count() > 1024 || value.chars().any(char::is_control) {
+            return Err(CoreError::bad_request(format!(
+                "tag '{name}': values must be at most 1024 printable characters"
+            )));
+        }
+    }
+    Ok(())
+}
+
+impl Service {
+    /// What the principal holds on one stack besides its org role.
+    async fn stack_facts(
+        &self,
+        tx: &mut dyn Tx,
+        ctx: &Ctx,
+        org: &Org,
+        stack: &Stack,
+    ) -> CoreResult<StackFacts> {
+        let token_id = ctx.principal.token.as_ref().map(|t| t.id.as_str());
+        let (team_grants, creator) = match &ctx.principal.identity {
+            Identity::User(user) => {
+                let mine = tx.user_teams(&org.id, &user.id).await?;
+                let grants = if mine.is_empty() {
+                    Vec::new()
+                } else {
+                    tx.stack_teams(&stack.id)
+                        .await?
+                        .into_iter()
+                        .filter(|(t, _)| mine.iter().any(|(m, _)| m.id == t.id))
+                        .map(|(_, p)| p)
+                        .collect()
+                };
+                (
+                    grants,
+                    stack.creator_user_id.as_deref() == Some(user.id.as_str()),
+                )
+            }
+            Identity::OrgToken { .. } => (
+                Vec::new(),
+                token_id.is_some() && stack.creator_token_id.as_deref() == token_id,
+            ),
+            Identity::TeamToken { team_id, .. } => {
+                let grants = tx
+                    .stack_teams(&stack.id)
+                    .await?
+                    .into_iter()
+                    .filter(|(t, _)| &t.id == team_id)
+                    .map(|(_, p)| p)
+                    .collect();
+                (grants, false)
+            }
+        };
+        Ok(StackFacts {
+            team_grants,
+            creator,
+        })
+    }
+
+    /// Loads org and stack and authorizes `action` on it; 404 when the stack is hidden.
+    async fn stack_guard(
+        &self,
+        tx: &mut dyn Tx,
+        ctx: &Ctx,
+        org_name: &str,
+        project: &str,
+        stack_name: &str,
+        action: Action,
+    ) -> CoreResult<(Org, Stack, Facts)> {
+        let org = self.org(tx, org_name).await?;
+        let facts = self.facts(tx, ctx, &org).await?;
+        let target = format!("stack '{org_name}/{project}/{stack_name}'");
+        if authz::check(Action::ReadOrg, &facts).is_err() {
+            return Err(CoreError::not_found(format!("{target} not found")));
+        }
+        let stack = tx
+            .stack(&org.id, project, stack_name)
+            .await?
+            .ok_or_else(|| CoreError::not_found(format!("{target} not found")))?;
+        let facts = facts.with_stack(self.stack_facts(tx, ctx, &org, &stack).await?);
+        self.authorize(ctx, &org, action, &facts, &target)?;
+        Ok((org, stack, facts))
+    }
+
+    pub async fn create_stack(
+        &self,
+        ctx: &Ctx,
+        org_name: &str,
+        project: &str,
+        req: CreateStack,
+    ) -> CoreResult<Stack> {
+        let r: CoreResult<_> = async {
+            let mut tx = self.store.begin().await?;
+            let org = self.org(&mut *tx, org_name).await?;
+            let facts = self.facts(&mut *tx, ctx, &org).await?;
+            self.authorize(
+                ctx,
+                &org,
+                Action::CreateStack,
+                &facts,
+                &format!("stacks of organization '{org_name}'"),
+            )?;
+            validate::name("project", project)?;
+            validate::name("stack", &req.name)?;
+            validate_tags(&req.tags)?;
+            let (creator_user_id, creator_token_id) = match &ctx.principal.identity {
+                Identity::User(u) => (Some(u.id.clone()), None),
+                _ => (None, ctx.principal.token.as_ref().map(|t| t.id.clone())),
+            };
+            let stack = Stack {
+                id: uuid::Uuid::new_v4().to_string(),
+                org_id: org.id.clone(),
+                org_name: org.name.clone(),
+                project: project.to_string(),
+                name: req.name.clone(),
+                tags: req.tags.clone(),
+                creator_user_id,
+                creator_token_id,
+                created: now(),
+                version: 0,
+            };
+            tx.insert_stack(&stack).await.map_err(|e| {
+                CoreError::from_store(e, || {
+                    format!("stack '{org_name}/{project}/{}' already exists", req.name)
+                })
+            })?;
+            let mut granted = Vec::new();
+            for team_name in &req.teams {
+                let team = tx.team_by_name(&org.id, team_name).await?.ok_or_else(|| {
+                    CoreError::bad_request(format!("team '{team_name}' not found in '{org_name}'"))
+                })?;
+                // Granting a team access is a team-stack change unless the creator is in the team.
+                let in_team = self.team_role(&mut *tx, ctx, &team.id).await?.is_some();
+                if !in_team {
+                    self.authorize(
+                        ctx,
+                        &org,
+                        Action::ManageTeamStacks,
+                        &facts,
+                        &format!("team '{team_name}'"),
+                    )?;
+                }
+                tx.set_team_stack(&team.id, &stack.id, StackPermission::Write)
+                    .await?;
+                granted.push(team_name.as_str());
+            }
+            let mut desc = format!("stack '{org_name}/{project}/{}' created", req.name);
+            if !granted.is_empty() {
+                desc.push_str(&format!(
+                    " with write access for teams {}",
+                    granted.join(", ")
+                ));
+            }
+            record(&mut *tx, ctx, &org.id, EventType::StackCreated, desc).await?;
+            self.commit(tx).await?;
+            Ok(stack)
+        }
+        .await;
+        self.finish(ctx, r).await
+    }
+
+    /// Whether the org has a project of that name that the principal can see a stack of.
+    pub async fn project_exists(
+        &self,
+        ctx: &Ctx,
+        org_name: &str,
+        project: &str,
+    ) -> CoreResult<bool> {
+        let r: CoreResult<_> = async {
+            let mut tx = self.store.read().await?;
+            let org = self.org(&mut *tx, org_name).await?;
+            let facts = self.facts(&mut *tx, ctx, &org).await?;
+            self.authorize(
+                ctx,
+                &org,
+                Action::ReadOrg,
+                &facts,
+                &format!("organization '{org_name}'"),
+            )?;
+            Ok(tx.project_exists(&org.id, project).await?)
+        }
+        .await;
+        self.finish(ctx, r).await
+    }
+
+    pub async fn get_stack(
+        &self,
+        ctx: &Ctx,
+        org_name: &str,
+        project: &str,
+        stack: &str,
+    ) -> CoreResult<Stack> {
+        let r: CoreResult<_> = async {
+            let mut tx = self.store.read().await?;
+            let (_, stack, _) = self
+                .stack_guard(&mut *tx, ctx, org_name, project, stack, Action::ReadStack)
+                .await?;
+            Ok(stack)
+        }
+        .await;
+        self.finish(ctx, r).await
+    }
+
+    /// Stacks the principal can read, across its orgs, in (org, project, stack) order.
+    pub async fn list_stacks(&self, ctx: &Ctx, q: StackListQuery) -> CoreResult<StackPage> {
+        let mut tx = self.store.read().await?;
+        let orgs: Vec<Org> = match &ctx.principal.identity {
+            Identity::User(user) => tx
+                .user_memberships(&user.id)
+                .await?
+                .into_iter()
+                .map(|(o, _)| o)
+                .collect(),
+            Identity::OrgToken { org_id, .. } | Identity::TeamToken { org_id, .. } => {
+                tx.org_by_id(org_id).await?.into_iter().collect()
+            }
+        };
+        let orgs: Vec<Org> = match &q.organization {
+            Some(name) => orgs.into_iter().filter(|o| &o.name == name).collect(),
+            None => orgs,
+        };
+        let mut after = match &q.continuation {
+            None => None,
+            Some(c) => {
+                let mut parts = c.splitn(3, '/');
+                match (parts.next(), parts.next(), parts.next()) {
+                    (Some(o), Some(p), Some(s)) => {
+                        Some((o.to_string(), p.to_string(), s.to_string()))
+                    }
+                    _ => return Err(CoreError::bad_request("invalid continuationToken")),
+                }
+            }
+        };
+        let mut out = Vec::new();
+        let mut facts_by_org = Vec::new();
+        for org in &orgs {
+            facts_by_org.push((org.id.clone(), self.facts(&mut *tx, ctx, org).await?));
+        }
+        let mut exhausted = orgs.is_empty();
+        while !exhausted && out.len() < q.max_results as usize {
+            let filter = StackFilter {
+                org_ids: orgs.iter().map(|o| o.id.clone()).collect(),
+                project: q.project.clone(),
+                tag_name: q.tag_name.clone(),
+                tag_value: q.tag_value.clone(),
+                after: after.clone(),
+                limit: LIST_BATCH,
+            };
+            let batch = tx.list_stacks(&filter).await?;
+            exhausted = batch.len() < LIST_BATCH as usize;
+            for stack in batch {
+                after = Some((
+                    stack.org_name.clone(),
+                    stack.project.clone(),
+                    stack.name.clone(),
+                ));
+                let Some((_, facts)) = facts_by_org.iter().find(|(id, _)| *id == stack.org_id)
+                else {
+                    continue;
+                };
+                let org = orgs.iter().find(|o| o.id == stack.org_id);
+                let visible = match (facts.actor, org) {
+                    (
+                        Actor::User {
+                            role: Some(stackgate_store::OrgRole::Admin),
+                        },
+                        _,
+                    )
+                    | (Actor::OrgToken { admin: true, .. }, _) => true,
+                    (_, Some(org)) => {
+                        let sf = self.stack_facts(&mut *tx, ctx, org, &stack).await?;
+                        authz::check(Action::ReadStack, &facts.clone().with_stack(sf)).is_ok()
+                    }
+                    (_, None) => false,
+                };
+                if visible {
+                    out.push(stack);
+                    if out.len() == q.max_results as usize {
+                        break;
+                    }
+                }
+            }
+        }
+        let continuation = (out.len() == q.max_results as usize)
+            .then(|| {
+                out.last()
+                    .map(|s| format!("{}/{}/{}", s.org_name, s.project, s.name))
+            })
+            .flatten();
+        Ok(StackPage {
+            stacks: out,
+            continuation,
+        })
+    }
+
+    pub async fn delete_stack(
+        &self,
+        ctx: &Ctx,
+        org_name: &str,
+        project: &str,
+        stack_name: &str,
+    ) -> CoreResult<()> {
+        let r: CoreResult<_> = async {
+            let mut tx = self.store.begin().await?;
+            let (org, stack, _) = self
+                .stack_guard(
+                    &mut *tx,
+                    ctx,
+                    org_name,
+                    project,
+                    stack_name,
+                    Action::DeleteStack,
+                )
+                .await?;
+            tx.delete_stack(&stack.id).await?;
+            record(
+                &mut *tx,
+                ctx,
+                &org.id,
+                EventType::StackDeleted,
+                format!("stack '{org_name}/{project}/{stack_name}' deleted"),
+            )
+            .await?;
+            self.commit(tx).await
+        }
+        .await;
+        self.finish(ctx, r).await
+    }
+
+    /// Changes a stack's tags.
+    pub async fn change_tags(
+        &self,
+        ctx: &Ctx,
+        org_name: &str,
+        project: &str,
+        stack_name: &str,
+        change: TagChange,
+    ) -> CoreResult<()> {
+        let r: CoreResult<_> = async {
+            let mut tx = self.store.begin().await?;
+            let (org, stack, _) = self
+                .stack_guard(
+                    &mut *tx,
+                    ctx,
+                    org_name,
+                    project,
+                    stack_name,
+                    Action::WriteStack,
+                )
+                .await?;
+            let mut tags = stack.tags.clone();
+            match change {
+                TagChange::Replace(all) => tags = all,
+                TagChange::Set(name, value) => {
+                    tags.insert(name, value);
+                }
+                TagChange::Remove(name) => {
+                    if tags.remove(&name).is_none() {
+                        return Err(CoreError::not_found(format!("tag '{name}' not found")));
+                    }
+                }
+            }
+            validate_tags(&tags)?;
+            if tags == stack.tags {
+                return Ok(());
+            }
+            tx.set_stack_tags(&stack.id, &tags).await?;
+            let listed: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let desc = format!(
+                "tags of stack '{org_name}/{project}/{stack_name}' set to {{{}}}",
+                listed.join(", ")
+            );
+            record(&mut *tx, ctx, &org.id, EventType::StackTagsChanged, desc).await?;
+            self.commit(tx).await
+        }
+        .await;
+        self.finish(ctx, r).await
+    }
+
+    /// The teams that hold a grant on the stack, with their level.
+    pub async fn stack_teams(
+        &self,
+        ctx: &Ctx,
+        org_name: &str,
+        project: &str,
+        stack_name: &str,
+    ) -> CoreResult<Vec<StackTeam>> {
+        let r: CoreResult<_> = async {
+            let mut tx = self.store.read().await?;
+            let (org, stack, _) = self
+                .stack_guard(
+                    &mut *tx,
+                    ctx,
+                    org_name,
+                    project,
+                    stack_name,
+                    Action::ReadStack,
+                )
+                .await?;
+            let grants = tx.stack_teams(&stack.id).await?;
+            let mine: Vec<String> = match &ctx.principal.identity {
+                Identity::User(user) => tx
+                    .user_teams(&org.id, &user.id)
+                    .await?
+                    .into_iter()
+                    .map(|(t, _)| t.id)
+                    .collect(),
+                Identity::TeamToken { team_id, .. } => vec![team_id.clone()],
+                Identity::OrgToken { .. } => Vec::new(),
+            };
+            Ok(grants
+                .into_iter()
+                .map(|(team, permission)| {
+                    let is_member = mine.contains(&team.id);
+                    StackTeam {
+                        team,
+                        permission,
+                        is_member,
+                    }
+                })
+                .collect())
+        }
+        .await;
+        self.finish(ctx, r).await
+    }
+
+    /// The stack-centric grant endpoint: sets a team's level on the stack (0 removes it).
+    pub async fn set_stack_team_permission(
+        &self,
+        ctx: &Ctx,
+        org_name: &str,
+        project: &str,
+        stack_name: &str,
+        team_name: &str,
+        perm: StackPermission,
+    ) -> CoreResult<()> {
+        let r: CoreResult<_> = async {
+            let mut tx = self.store.begin().await?;
+            let (org, stack, _) = self.stack_guard(&mut *tx, ctx, org_name, project, stack_name, Action::ManageStackTeams).await?;
+            let team = tx
+                .team_by_name(&org.id, team_name)
+                .await?
+                .ok_or_else(|| CoreError::not_found(format!("team '{team_name}' not found in '{org_name}'")))?;
+            let current = tx.stack_teams(&stack.id).await?.into_iter().find(|(t, _)| t.id == team.id).map(|(_, p)| p);
+            if perm == StackPermission::None {
+                if current.is_none() {
+                    return Ok(());
+                }
+                tx.delete_team_stack(&team.id, &stack.id).await?;
+            } else {
+                if current == Some(perm) {
+                    return Ok(());
+                }
+                tx.set_team_stack(&team.id, &stack.id, perm).await?;
+            }
+            let desc = format!("team '{team_name}' permission on stack '{org_name}/{project}/{stack_name}' set to {}", perm.code());
+            record(&mut *tx, ctx, &org.id, EventType::StackTeamPermissionChanged, desc).await?;
+            self.commit(tx).await
+        }
+        .await;
+        self.finish(ctx, r).await
+    }
+
+    /// Moves a stack to another org. Checks, in order: source visible (404), transfer
+    /// allowed (403), destination open to the principal (404), name free there (409).
+    pub async fn transfer_stack(
+        &self,
+        ctx: &Ctx,
+        org_name: &str,
+        project: &str,
+        stack_name: &str,
+        to_org: &str,
+    ) -> CoreResult<()> {
+        let r: CoreResult<_> = async {
+            let mut tx = self.store.begin().await?;
+            let (org, stack, _) = self
+                .stack_guard(
+                    &mut *tx,
+                    ctx,
+                    org_name,
+                    project,
+                    stack_name,
+                    Action::TransferStack,
+                )
+                .await?;
+            let dest = self
+                .transfer_destination(&mut *tx, ctx, &org, to_org)
+                .await?;
+            self.move_one(&mut *tx, ctx, &org, &dest, &stack).await?;
+            self.commit(tx).await
+        }
+        .await;
+        self.finish(ctx, r).await
+    }
+
+    /// Moves every stack of `from_org` to `to_org`, all or nothing.
+    pub async fn transfer_all_stacks(
+        &self,
+        ctx: &Ctx,
+        org_name: &str,
+        from_org: &str,
+        to_org: &str,
+    ) -> CoreResult<usize> {
+        let r: CoreResult<_> = async {
+            if from_org != org_name {
+                return Err(CoreError::bad_request(
+                    "fromOrg must be the organization in the path",
+                ));
+            }
+            let mut tx = self.store.begin().await?;
+            let org = self.org(&mut *tx, org_name).await?;
+            let facts = self.facts(&mut *tx, ctx, &org).await?;
+            if authz::check(Action::ReadOrg, &facts).is_err() {
+                return Err(CoreError::not_found(format!(
+                    "organization '{org_name}' not found"
+                )));
+            }
+            let stacks = tx.org_stacks(&org.id).await?;
+            for stack in &stacks {
+                let sf = self.stack_facts(&mut *tx, ctx, &org, stack).await?;
+                let target = format!("stack '{org_name}/{}/{}'", stack.project, stack.name);
+                self.authorize(
+                    ctx,
+                    &org,
+                    Action::TransferStack,
+                    &facts.clone().with_stack(sf),
+                    &target,
+                )?;
+            }
+            let dest = self
+                .transfer_destination(&mut *tx, ctx, &org, to_org)
+                .await?;
+            for stack in &stacks {
+                self.move_one(&mut *tx, ctx, &org, &dest, stack).await?;
+            }
+            self.commit(tx).await?;
+            Ok(stacks.len())
+        }
+        .await;
+        self.finish(ctx, r).await
+    }
+
+    async fn transfer_destination(
+        &self,
+        tx: &mut dyn Tx,
+        ctx: &Ctx,
+        source: &Org,
+        to_org: &str,
+    ) -> CoreResult<Org> {
+        let hidden = || CoreError::not_found(format!("organization '{to_org}' not found"));
+        let dest = tx.org_by_name(to_org).await?.ok_or_else(hidden)?;
+        if dest.id == source.id {
+            return Err(CoreError::bad_request(
+                "the stack is already in that organization",
+            ));
+        }
+        let mut facts = self.facts(tx, ctx, &dest).await?;
+        facts.transfer_source_accepted = dest
+            .settings
+            .accept_stack_transfers_from
+            .contains(&source.name);
+        authz::check(Action::ReceiveStack, &facts).map_err(|_| hidden())?;
+        Ok(dest)
+    }
+
+    async fn move_one(
+        &self,
+        tx: &mut dyn Tx,
+        ctx: &Ctx,
+        from: &Org,
+        to: &Org,
+        stack: &Stack,
+    ) -> CoreResult<()> {
+        let path = format!("{}/{}", stack.project, stack.name);
+        if tx
+            .stack(&to.id, &stack.project, &stack.name)
+            .await?
+            .is_some()
+        {
+            return Err(CoreError::conflict(format!(
+                "stack '{}/{path}' already exists",
+                to.name
+            )));
+        }
+        tx.move_stack(&stack.id, &to.id).await?;
+        let desc = format!(
+            "stack '{path}' transferred from '{}' to '{}'",
+            from.name, to.name
+        );
+        record(
+            tx,
+            ctx,
+            &from.id,
+            EventType::StackTransferredToOrganization,
+            desc.clone(),
+        )
+        .await?;
+        record(
+            tx,
+            ctx,
+            &to.id,
+            EventType::StackTransferredToOrganization,
+            desc,
+        )
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,140 @@
+//! Input rules shared by every entry point (API, console, CLI), from `permissions.md`.
+
+use stackgate_store::Timestamp;
+
+use crate::error::{CoreError, CoreResult};
+
+/// Longest token lifetime accepted at creation.
+pub const MAX_TOKEN_DAYS: i64 = 730;
+const DAY: i64 = 86_400;
+
+/// Org, project, stack, team and user names: `[A-Za-z0-9_.-]`, 1–100 chars, not `.`/`..`.
+pub fn name(kind: &str, value: &str) -> CoreResult<()> {
+    let ok = !value.is_empty()
+        && value.len() <= 100
+        && value != "."
+        && value != ".."
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(CoreError::bad_request(format!(
+            "invalid {kind} name: use 1-100 characters of A-Z, a-z, 0-9, '_', '.', '-' (not '.' or '..')"
+        )))
+    }
+}
+
+/// Org and team token names: `[A-Za-z0-9_-]`, 1–40 chars.
+pub fn token_name(value: &str) -> CoreResult<()> {
+    let ok = !value.is_empty()
+        && value.len() <= 40
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(CoreError::bad_request(
+            "invalid token name: use 1-40 characters of A-Z, a-z, 0-9, '_', '-'",
+        ))
+    }
+}
+
+/// Free-text fields (descriptions, display names) have a length cap.
+pub fn text(kind: &str, value: &str, max: usize) -> CoreResult<()> {
+    if value.chars().count() <= max {
+        Ok(())
+    } else {
+        Err(CoreError::bad_request(format!(
+            "{kind} is too long (at most {max} characters)"
+        )))
+    }
+}
+
+/// A token expiry: 0 (never) or a unix time in the future, at most 730 days ahead; with an
+/// org cap of `cap_days`, a finite expiry within the cap is required.
+pub fn expires(value: Timestamp, now: Timestamp, cap_days: Option<u32>) -> CoreResult<()> {
+    if value < 0 {
+        return Err(CoreError::bad_request(
+            "expires must be 0 (never) or a unix time",
+        ));
+    }
+    if value != 0 && value <= now {
+        return Err(CoreError::bad_request("expires must be in the future"));
+    }
+    if value > now + MAX_TOKEN_DAYS * DAY {
+        return Err(CoreError::bad_request(format!(
+            "expires must be at most {MAX_TOKEN_DAYS} days ahead"
+        )));
+    }
+    if let Some(cap) = cap_days {
+        if value == 0 || value > now + i64::from(cap) * DAY {
+            return Err(CoreError::bad_request(format!(
+                "this organization requires tokens to expire within {cap} days"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Whether a token with `expires` outlives an org's cap (used when the token is used).
+pub fn exceeds_cap(expires: Timestamp, now: Timestamp, cap_days: u32) -> bool {
+    expires == 0 || expires - now > i64::from(cap_days) * DAY
+}
+
+/// Page sizes: 1–1000, default `default`.
+pub fn page_size(value: Option<i64>, default: u32) -> CoreResult<u32> {
+    match value {
+        None => Ok(default),
+        Some(v) if (1..=1000).contains(&v) => Ok(v as u32),
+        Some(_) => Err(CoreError::bad_request(
+            "page size must be between 1 and 1000",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        for good in ["a", "acme", "my-org_1.x", &"a".repeat(100)] {
+            assert!(name("org", good).is_ok(), "{good}");
+        }
+        for bad in ["", ".", "..", "a/b", "a b", "ü", &"a".repeat(101)] {
+            assert!(name("org", bad).is_err(), "{bad}");
+        }
+        assert!(token_name("ci-token_1").is_ok());
+        for bad in ["", "a.b", "a b", &"a".repeat(41)] {
+            assert!(token_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn expiry_rules() {
+        let now = 1_000_000;
+        assert!(expires(0, now, None).is_ok());
+        assert!(expires(now + 10, now, None).is_ok());
+        assert!(expires(now, now, None).is_err());
+        assert!(expires(now - 1, now, None).is_err());
+        assert!(expires(-5, now, None).is_err());
+        assert!(expires(now + 730 * DAY, now, None).is_ok());
+        assert!(expires(now + 730 * DAY + 1, now, None).is_err());
+        assert!(expires(0, now, Some(30)).is_err());
+        assert!(expires(now + 31 * DAY, now, Some(30)).is_err());
+        assert!(expires(now + 29 * DAY, now, Some(30)).is_ok());
+        assert!(exceeds_cap(0, now, 30));
+        assert!(!exceeds_cap(now + DAY, now, 30));
+    }
+
+    #[test]
+    fn page_sizes() {
+        assert_eq!(page_size(None, 100).ok(), Some(100));
+        assert_eq!(page_size(Some(1000), 100).ok(), Some(1000));
+        assert!(page_size(Some(0), 100).is_err());
+        assert!(page_size(Some(1001), 100).is_err());
+    }
+}

@@ -1,0 +1,31 @@
+//! Route handlers, one module per API area. Handlers are thin: they parse the request,
+//! call one service operation and shape its result; no permission logic lives here.
+
+pub mod audit;
+pub mod orgs;
+pub mod stacks;
+pub mod tokens;
+pub mod user;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde_json::{json, Value};
+
+use crate::error::{ApiError, ApiResult};
+use crate::AppState;
+
+/// Readiness: 200 when the database answers.
+pub async fn healthz(State(s): State<AppState>) -> ApiResult<Json<Value>> {
+    s.service.store().ping().await.map_err(|e| {
+        tracing::warn!(error = %e, "health check failed");
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+    })?;
+    Ok(Json(json!({"status": "ok"})))
+}
+
+/// stackgate serves access management only: none of the state-storage capabilities
+/// (delta checkpoints, batch encryption, ...) that this endpoint advertises apply.
+pub async fn capabilities() -> Json<Value> {
+    Json(json!({"capabilities": []}))
+}

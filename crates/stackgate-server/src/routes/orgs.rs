@@ -1,0 +1,294 @@
+//! `/api/orgs/{org}`: the org and its settings, members and teams.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use stackgate_core::service::{MemberAction, OrgSettingsUpdate, TeamUpdate};
+use stackgate_core::validate;
+use stackgate_store::{OrgRole, StackPermission};
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiQuery, Auth};
+use crate::{wire, AppState};
+
+pub async fn get_org(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(org): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let view = s.service.get_org(&auth.ctx, &org).await?;
+    Ok(Json(wire::organization(&view)))
+}
+
+/// `UpdateOrganizationRequest`; `null` and absent both mean "leave as is". Settings
+/// stackgate does not have (environments, Neo, VCS, ...) are refused when set.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateOrg {
+    set_default_stack_permission: Option<StackPermission>,
+    set_members_can_create_stacks: Option<bool>,
+    set_members_can_create_teams: Option<bool>,
+    set_members_can_delete_stacks: Option<bool>,
+    set_members_can_transfer_stacks: Option<bool>,
+    set_max_access_token_expiry_days: Option<i64>,
+    set_accept_stack_transfers_from: Option<Vec<String>>,
+    #[serde(flatten)]
+    other: serde_json::Map<String, Value>,
+}
+
+pub async fn update_org(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(org): Path<String>,
+    ApiJson(req): ApiJson<UpdateOrg>,
+) -> ApiResult<Json<Value>> {
+    // The official client sends unset optional fields as null (or false/0 for a few).
+    let unsupported: Vec<&String> = req
+        .other
+        .iter()
+        .filter(|(_, v)| {
+            !matches!(v, Value::Null | Value::Bool(false))
+                && v.as_i64() != Some(0)
+                && v.as_str() != Some("")
+        })
+        .map(|(k, _)| k)
+        .collect();
+    if let Some(name) = unsupported.first() {
+        return Err(ApiError::bad_request(format!(
+            "setting '{name}' is not supported by stackgate"
+        )));
+    }
+    let update = OrgSettingsUpdate {
+        default_stack_permission: req.set_default_stack_permission,
+        members_can_create_stacks: req.set_members_can_create_stacks,
+        members_can_create_teams: req.set_members_can_create_teams,
+        members_can_delete_stacks: req.set_members_can_delete_stacks,
+        members_can_transfer_stacks: req.set_members_can_transfer_stacks,
+        max_access_token_expiry_days: req.set_max_access_token_expiry_days,
+        accept_stack_transfers_from: req.set_accept_stack_transfers_from,
+    };
+    let view = s
+        .service
+        .update_org_settings(&auth.ctx, &org, update)
+        .await?;
+    Ok(Json(wire::organization(&view)))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MembersQuery {
+    continuation_token: Option<String>,
+    page_size: Option<i64>,
+}
+
+pub async fn list_members(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(org): Path<String>,
+    ApiQuery(q): ApiQuery<MembersQuery>,
+) -> ApiResult<Json<Value>> {
+    let size = validate::page_size(q.page_size, 100)?;
+    let page = s
+        .service
+        .list_members(&auth.ctx, &org, q.continuation_token.as_deref(), size)
+        .await?;
+    let members: Vec<Value> = page
+        .members
+        .iter()
+        .map(|(m, teams)| wire::member(m, teams))
+        .collect();
+    let mut out = json!({"members": members});
+    if let Some(c) = page.continuation {
+        out["continuationToken"] = json!(c);
+    }
+    Ok(Json(out))
+}
+
+#[derive(Deserialize)]
+pub struct RoleBody {
+    role: Option<String>,
+}
+
+fn parse_role(role: Option<&str>) -> ApiResult<OrgRole> {
+    let role = role.ok_or_else(|| ApiError::bad_request("role is required"))?;
+    OrgRole::parse(role).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "role must be one of admin, member, billing-manager (got '{role}')"
+        ))
+    })
+}
+
+pub async fn add_member(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path((org, login)): Path<(String, String)>,
+    ApiJson(req): ApiJson<RoleBody>,
+) -> ApiResult<Json<Value>> {
+    let role = parse_role(req.role.as_deref())?;
+    let (member, teams) = s.service.add_member(&auth.ctx, &org, &login, role).await?;
+    Ok(Json(wire::member(&member, &teams)))
+}
+
+pub async fn update_member(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path((org, login)): Path<(String, String)>,
+    ApiJson(req): ApiJson<RoleBody>,
+) -> ApiResult<StatusCode> {
+    let role = parse_role(req.role.as_deref())?;
+    s.service
+        .set_member_role(&auth.ctx, &org, &login, role)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn remove_member(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path((org, login)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    s.service.remove_member(&auth.ctx, &org, &login).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn member_teams(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path((org, login)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let teams = s.service.member_teams(&auth.ctx, &org, &login).await?;
+    Ok(Json(json!({"teams": teams})))
+}
+
+pub async fn list_teams(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(org): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let teams = s.service.list_teams(&auth.ctx, &org).await?;
+    let teams: Vec<Value> = teams
+        .iter()
+        .map(|(t, r)| wire::team_summary(t, *r))
+        .collect();
+    Ok(Json(json!({"teams": teams})))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateTeam {
+    name: Option<String>,
+    display_name: Option<String>,
+    description: Option<String>,
+}
+
+pub async fn create_team(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(org): Path<String>,
+    ApiJson(req): ApiJson<CreateTeam>,
+) -> ApiResult<Json<Value>> {
+    let name = req
+        .name
+        .ok_or_else(|| ApiError::bad_request("name is required"))?;
+    let view = s
+        .service
+        .create_team(
+            &auth.ctx,
+            &org,
+            &name,
+            req.display_name.as_deref().unwrap_or(""),
+            req.description.as_deref().unwrap_or(""),
+        )
+        .await?;
+    Ok(Json(wire::team(&view)))
+}
+
+pub async fn get_team(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path((org, team)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let view = s.service.get_team(&auth.ctx, &org, &team).await?;
+    Ok(Json(wire::team(&view)))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StackRef {
+    project_name: String,
+    stack_name: String,
+    permission: Option<StackPermission>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateTeam {
+    new_display_name: Option<String>,
+    new_description: Option<String>,
+    member_action: Option<String>,
+    member: Option<String>,
+    add_stack_permission: Option<StackRef>,
+    edit_stack_permission: Option<StackRef>,
+    remove_stack: Option<StackRef>,
+    add_environment_permission: Option<Value>,
+    edit_environment_permission: Option<Value>,
+    remove_environment: Option<Value>,
+}
+
+fn with_permission(r: StackRef) -> ApiResult<(String, String, StackPermission)> {
+    let p = r
+        .permission
+        .ok_or_else(|| ApiError::bad_request("permission is required"))?;
+    Ok((r.project_name, r.stack_name, p))
+}
+
+pub async fn update_team(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path((org, team)): Path<(String, String)>,
+    ApiJson(req): ApiJson<UpdateTeam>,
+) -> ApiResult<StatusCode> {
+    if req.add_environment_permission.is_some()
+        || req.edit_environment_permission.is_some()
+        || req.remove_environment.is_some()
+    {
+        return Err(ApiError::bad_request(
+            "environments are not supported by stackgate",
+        ));
+    }
+    let member = match (req.member_action, req.member) {
+        (None, None) => None,
+        (Some(action), Some(login)) => {
+            let action = MemberAction::parse(&action).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "memberAction must be add, remove, promote or demote (got '{action}')"
+                ))
+            })?;
+            Some((action, login))
+        }
+        _ => return Err(ApiError::bad_request("memberAction and member go together")),
+    };
+    let update = TeamUpdate {
+        new_display_name: req.new_display_name,
+        new_description: req.new_description,
+        member,
+        add_stack: req.add_stack_permission.map(with_permission).transpose()?,
+        edit_stack: req.edit_stack_permission.map(with_permission).transpose()?,
+        remove_stack: req.remove_stack.map(|r| (r.project_name, r.stack_name)),
+    };
+    s.service
+        .update_team(&auth.ctx, &org, &team, update)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn delete_team(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path((org, team)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    s.service.delete_team(&auth.ctx, &org, &team).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

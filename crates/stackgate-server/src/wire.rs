@@ -1,0 +1,198 @@
+//! Response shapes of the Pulumi Cloud API, built from domain records. Field names follow
+//! the official `pulumi-cloud-sdk` models; every field the client marks required is always
+//! present (the client refuses a response that lacks one).
+
+use serde_json::{json, Map, Value};
+use stackgate_core::service::{OrgView, StackTeam, TeamView};
+use stackgate_store::{AuditEvent, Member, Stack, Team, TeamRole, Timestamp, Token, User};
+
+use crate::features;
+
+/// Unix seconds as ISO-8601 with whole seconds (`2026-11-30T12:00:00Z`).
+pub fn iso(t: Timestamp) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_string())
+}
+
+pub fn user_info(u: &User) -> Value {
+    json!({"name": u.name, "githubLogin": u.login, "avatarUrl": "", "email": u.email})
+}
+
+pub fn access_token(t: &Token) -> Value {
+    json!({
+        "id": t.id,
+        "name": t.name,
+        "description": t.description,
+        "created": iso(t.created),
+        "lastUsed": t.last_used,
+        "expires": t.expires,
+        "admin": t.admin,
+        "createdBy": t.created_by,
+        "type": t.kind.as_str(),
+    })
+}
+
+pub fn tokens(list: &[Token]) -> Value {
+    json!({"tokens": list.iter().map(access_token).collect::<Vec<_>>()})
+}
+
+pub fn member(m: &Member, teams: &[String]) -> Value {
+    let created = iso(m.created);
+    json!({
+        "role": m.role.as_str(),
+        "user": user_info(&m.user),
+        "created": created,
+        "knownToPulumi": true,
+        "virtualAdmin": false,
+        // stackgate has no fine-grained roles: the FGA role mirrors the org role.
+        "fgaRole": {"id": m.role.as_str(), "name": m.role.as_str(), "modifiedAt": created},
+        "teams": teams,
+    })
+}
+
+fn team_base(t: &Team, user_role: Option<TeamRole>) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("kind".into(), json!("pulumi"));
+    m.insert("name".into(), json!(t.name));
+    m.insert("displayName".into(), json!(t.display_name));
+    m.insert("description".into(), json!(t.description));
+    m.insert(
+        "userRole".into(),
+        json!(user_role.map_or("none", TeamRole::as_str)),
+    );
+    m
+}
+
+pub fn team_summary(t: &Team, user_role: Option<TeamRole>) -> Value {
+    Value::Object(team_base(t, user_role))
+}
+
+pub fn team(v: &TeamView) -> Value {
+    let mut m = team_base(&v.team, v.user_role);
+    let members: Vec<Value> = v
+        .members
+        .iter()
+        .map(|(u, role)| {
+            json!({"name": u.name, "githubLogin": u.login, "avatarUrl": "", "email": u.email, "role": role.as_str()})
+        })
+        .collect();
+    let stacks: Vec<Value> = v
+        .stacks
+        .iter()
+        .map(
+            |(s, p)| json!({"projectName": s.project, "stackName": s.name, "permission": p.code()}),
+        )
+        .collect();
+    m.insert("members".into(), json!(members));
+    m.insert("stacks".into(), json!(stacks));
+    Value::Object(m)
+}
+
+pub fn stack(s: &Stack) -> Value {
+    json!({
+        "id": s.id,
+        "orgName": s.org_name,
+        "projectName": s.project,
+        "stackName": s.name,
+        "activeUpdate": "",
+        "tags": s.tags,
+        "version": s.version,
+    })
+}
+
+pub fn stack_summary(s: &Stack) -> Value {
+    json!({
+        "id": s.id,
+        "orgName": s.org_name,
+        "projectName": s.project,
+        "stackName": s.name,
+        "resourceCount": 0,
+        "links": {"self": format!("/api/stacks/{}/{}/{}", s.org_name, s.project, s.name)},
+    })
+}
+
+pub fn stack_team(t: &StackTeam) -> Value {
+    json!({
+        "name": t.team.name,
+        "displayName": t.team.display_name,
+        "description": t.team.description,
+        "permission": t.permission.code(),
+        "isMember": t.is_member,
+    })
+}
+
+pub fn audit_event(e: &AuditEvent) -> Value {
+    let ev = &e.event;
+    let mut v = json!({
+        "timestamp": ev.timestamp,
+        "sourceIP": ev.source_ip,
+        "event": ev.event,
+        "description": ev.description,
+        "user": {"name": ev.actor.name, "githubLogin": ev.actor.login, "avatarUrl": "", "email": ev.actor.email},
+        "reqOrgAdmin": ev.req_org_admin,
+        "reqStackAdmin": ev.req_stack_admin,
+        "authFailure": ev.auth_failure,
+    });
+    if let Some(id) = &ev.actor.token_id {
+        v["tokenID"] = json!(id);
+        v["tokenName"] = json!(ev.actor.token_name.clone().unwrap_or_default());
+    }
+    v
+}
+
+/// `Organization` (GET) merged with `OrganizationMetadata` (the PATCH response), so that
+/// one read shows an org's settings too.
+pub fn organization(v: &OrgView) -> Value {
+    let s = &v.org.settings;
+    let mut features = Map::new();
+    for name in features::ALL {
+        features.insert((*name).into(), json!(features::ENABLED.contains(name)));
+    }
+    let mut out = json!({
+        // Organization
+        "githubLogin": v.org.name,
+        "name": v.org.name,
+        "avatarUrl": "",
+        // stackgate tracks no VCS repositories.
+        "repos": [],
+        // OrganizationMetadata
+        "id": v.org.id,
+        "kind": "pulumi",
+        "created": iso(v.org.created),
+        "userRole": v.user_role,
+        "defaultStackPermission": s.default_stack_permission.code(),
+        "defaultEnvironmentPermission": "none",
+        "defaultAccountPermission": 0,
+        "membersCanCreateStacks": s.members_can_create_stacks,
+        "membersCanDeleteStacks": s.members_can_delete_stacks,
+        "membersCanTransferStacks": s.members_can_transfer_stacks,
+        "membersCanCreateTeams": s.members_can_create_teams,
+        "membersCanCreateAccounts": false,
+        "neoEnabled": false,
+        "neoApprovalMode": "manual",
+        "neoTaskSharingMode": "none",
+        "neoCLIExplanationsDisabled": true,
+        "naturalLanguageSearchDisabled": true,
+        "neoAgentDisabled": true,
+        "insightsTrialUsingPolicy": false,
+        "aiEnablement": "disabled",
+        "preferredVCS": "none",
+        "auditLogsEnabled": true,
+        "webhooksEnabled": false,
+        "features": features,
+        "accountCount": 0,
+        "environmentCount": 0,
+        "stackCount": v.counts.stacks,
+        "memberCount": v.counts.members,
+        "acceptStackTransfersFrom": s.accept_stack_transfers_from,
+    });
+    if let Some(days) = s.max_access_token_expiry_days {
+        out["maxAccessTokenExpiryDays"] = json!(days);
+    }
+    out
+}

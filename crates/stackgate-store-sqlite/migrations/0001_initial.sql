@@ -1,0 +1,111 @@
+-- stackgate initial schema (SQLite). Append-only: never edit a landed migration.
+CREATE TABLE users (
+    id          TEXT PRIMARY KEY,
+    login       TEXT NOT NULL UNIQUE,
+    name        TEXT NOT NULL,
+    email       TEXT NOT NULL,
+    site_admin  INTEGER NOT NULL DEFAULT 0,
+    created     INTEGER NOT NULL
+);
+
+CREATE TABLE orgs (
+    id        TEXT PRIMARY KEY,
+    name      TEXT NOT NULL UNIQUE,
+    created   INTEGER NOT NULL,
+    settings  TEXT NOT NULL          -- JSON document, see OrgSettings
+);
+
+CREATE TABLE memberships (
+    org_id   TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+    user_id  TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    role     TEXT NOT NULL,          -- admin | member | billing-manager
+    created  INTEGER NOT NULL,
+    PRIMARY KEY (org_id, user_id)
+);
+CREATE INDEX memberships_user ON memberships(user_id);
+
+CREATE TABLE teams (
+    id            TEXT PRIMARY KEY,
+    org_id        TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+    name          TEXT NOT NULL,
+    display_name  TEXT NOT NULL,
+    description   TEXT NOT NULL,
+    created       INTEGER NOT NULL,
+    UNIQUE (org_id, name)
+);
+
+CREATE TABLE team_members (
+    team_id  TEXT NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+    user_id  TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    role     TEXT NOT NULL,          -- member | admin
+    PRIMARY KEY (team_id, user_id)
+);
+CREATE INDEX team_members_user ON team_members(user_id);
+
+CREATE TABLE stacks (
+    id                TEXT PRIMARY KEY,
+    org_id            TEXT NOT NULL REFERENCES orgs(id),
+    project           TEXT NOT NULL,
+    name              TEXT NOT NULL,
+    creator_user_id   TEXT,
+    creator_token_id  TEXT,
+    created           INTEGER NOT NULL,
+    version           INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (org_id, project, name)
+);
+
+CREATE TABLE stack_tags (
+    stack_id  TEXT NOT NULL REFERENCES stacks(id) ON DELETE CASCADE,
+    name      TEXT NOT NULL,
+    value     TEXT NOT NULL,
+    PRIMARY KEY (stack_id, name)
+);
+CREATE INDEX stack_tags_name_value ON stack_tags(name, value);
+
+CREATE TABLE team_stacks (
+    team_id     TEXT NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+    stack_id    TEXT NOT NULL REFERENCES stacks(id) ON DELETE CASCADE,
+    permission  INTEGER NOT NULL,    -- 0 | 101 | 102 | 103 | 104
+    PRIMARY KEY (team_id, stack_id)
+);
+CREATE INDEX team_stacks_stack ON team_stacks(stack_id);
+
+CREATE TABLE tokens (
+    id           TEXT PRIMARY KEY,
+    kind         TEXT NOT NULL,      -- personal | organization | team
+    hash         TEXT NOT NULL UNIQUE, -- SHA-256 hex of the value; the value is never stored
+    name         TEXT NOT NULL,
+    description  TEXT NOT NULL,
+    user_id      TEXT REFERENCES users(id) ON DELETE CASCADE,
+    org_id       TEXT REFERENCES orgs(id) ON DELETE CASCADE,
+    team_id      TEXT REFERENCES teams(id) ON DELETE SET NULL,
+    admin        INTEGER NOT NULL DEFAULT 0,
+    created_by   TEXT NOT NULL,
+    created      INTEGER NOT NULL,
+    expires      INTEGER NOT NULL,   -- 0 = never
+    last_used    INTEGER NOT NULL DEFAULT 0,
+    deleted_at   INTEGER
+);
+-- Org and team token names are unique per org, deleted tokens included.
+CREATE UNIQUE INDEX tokens_org_name ON tokens(org_id, name) WHERE kind <> 'personal';
+CREATE INDEX tokens_user ON tokens(user_id);
+CREATE INDEX tokens_team ON tokens(team_id);
+
+CREATE TABLE audit_events (
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
+    org_id           TEXT NOT NULL,
+    timestamp        INTEGER NOT NULL,
+    event            TEXT NOT NULL,
+    description      TEXT NOT NULL,
+    user_login       TEXT NOT NULL,
+    user_name        TEXT NOT NULL,
+    user_email       TEXT NOT NULL,
+    token_id         TEXT,
+    token_name       TEXT,
+    source_ip        TEXT NOT NULL,
+    req_org_admin    INTEGER NOT NULL,
+    req_stack_admin  INTEGER NOT NULL,
+    auth_failure     INTEGER NOT NULL
+);
+CREATE INDEX audit_events_org ON audit_events(org_id, id);
+CREATE INDEX audit_events_org_event ON audit_events(org_id, event, id);

@@ -1,0 +1,172 @@
+//! The storage story: one scripted walk through every [`Tx`] method with assertions on
+//! what comes back, written against the `stackgate_store` traits only so that every
+//! backend runs the very same script on a fresh, empty database.
+//!
+//! It lives in `tests/` rather than behind a cargo feature of this crate because a
+//! PostgreSQL backend must not depend on the SQLite one: it includes this folder with
+//! `#[path = "../../stackgate-store-sqlite/tests/storage_story/mod.rs"] mod storage_story;`
+//! (or the folder moves, unchanged, to a shared test crate). Nothing here imports
+//! anything but `stackgate_store`, `std` and `tokio::join!`.
+//!
+//! Failing writes run in their own transaction ([`attempt`]) that is then dropped,
+//! because on PostgreSQL an error aborts the transaction it happened in.
+
+mod audit;
+mod people;
+mod stacks;
+mod teams;
+mod tokens;
+
+use std::fmt::Debug;
+
+use stackgate_store::{Store, StoreError, StoreResult, Tx, User};
+
+/// Runs the whole story on an empty database.
+pub async fn run_story(store: &dyn Store) {
+    store.ping().await.expect("ping");
+    people::users(store).await;
+    people::rollback_on_drop(store).await;
+    people::orgs(store).await;
+    people::memberships(store).await;
+    teams::teams_and_members(store).await;
+    stacks::stacks_and_filters(store).await;
+    stacks::grants_and_moves(store).await;
+    tokens::tokens(store).await;
+    audit::audit(store).await;
+}
+
+/// Two independent handles on one database (two processes' worth): each sees what the
+/// other committed, and concurrent writers from both succeed.
+pub async fn run_shared_access(a: &dyn Store, b: &dyn Store) {
+    let mut tx = begin(a).await;
+    tx.insert_user(&user("u-from-a", "from-a"))
+        .await
+        .expect("insert via a");
+    tx.commit().await.expect("commit via a");
+    let seen = read(b)
+        .await
+        .user_by_login("from-a")
+        .await
+        .expect("read via b");
+    assert_eq!(
+        seen.map(|u| u.id),
+        Some("u-from-a".to_owned()),
+        "b sees a's commit"
+    );
+
+    let mut tx = begin(b).await;
+    tx.insert_user(&user("u-from-b", "from-b"))
+        .await
+        .expect("insert via b");
+    tx.commit().await.expect("commit via b");
+    let seen = read(a)
+        .await
+        .user_by_login("from-b")
+        .await
+        .expect("read via a");
+    assert_eq!(
+        seen.map(|u| u.id),
+        Some("u-from-b".to_owned()),
+        "a sees b's commit"
+    );
+
+    // Overlapping read-then-write transactions on both handles: `a` holds a snapshot
+    // while `b` writes; both must succeed (one waits for the other), neither may fail
+    // with a lock or stale-snapshot error.
+    let mut tx_a = begin(a).await;
+    let a_saw = tx_a
+        .user_by_login("from-b")
+        .await
+        .expect("read in a")
+        .is_some();
+    let finish_a = async move {
+        tx_a.insert_user(&user("u-both-a", "both-a")).await?;
+        tx_a.commit().await
+    };
+    let (rb, ra) = tokio::join!(write_and_read(b, "b"), finish_a);
+    ra.expect("overlapping write via a");
+    assert!(a_saw, "a's tx reads");
+    assert!(rb.expect("overlapping write via b"), "b's tx reads");
+    for login in ["both-a", "both-b"] {
+        for s in [a, b] {
+            let u = read(s).await.user_by_login(login).await.expect("read");
+            assert!(u.is_some(), "{login} visible on both handles");
+        }
+    }
+}
+
+/// A read then a write in one transaction: the pattern that fails on SQLite when another
+/// connection commits between the two and the transaction began deferred.
+async fn write_and_read(store: &dyn Store, tag: &str) -> StoreResult<bool> {
+    let mut tx = store.begin().await?;
+    let known = tx.user_by_login("from-a").await?.is_some();
+    tx.insert_user(&user(&format!("u-both-{tag}"), &format!("both-{tag}")))
+        .await?;
+    tx.commit().await?;
+    Ok(known)
+}
+
+// ---- ids and helpers shared by the chapters
+
+pub(crate) const ALICE: &str = "u-alice";
+pub(crate) const BOB: &str = "u-bob";
+pub(crate) const CAROL: &str = "u-carol";
+pub(crate) const DAVE: &str = "u-dave";
+pub(crate) const ACME: &str = "o-acme";
+pub(crate) const GLOBEX: &str = "o-globex";
+pub(crate) const OPS: &str = "t-acme-ops";
+pub(crate) const DEV: &str = "t-acme-dev";
+pub(crate) const GLOBEX_OPS: &str = "t-globex-ops";
+
+pub(crate) async fn begin(store: &dyn Store) -> Box<dyn Tx> {
+    store.begin().await.expect("begin")
+}
+
+pub(crate) async fn read(store: &dyn Store) -> Box<dyn Tx> {
+    store.read().await.expect("read")
+}
+
+/// Runs `f` in a write transaction that is dropped (rolled back) afterwards, returning
+/// its result: for writes expected to fail.
+pub(crate) async fn attempt<T>(
+    store: &dyn Store,
+    f: impl AsyncFnOnce(&mut dyn Tx) -> StoreResult<T>,
+) -> StoreResult<T> {
+    let mut tx = store.begin().await?;
+    f(&mut *tx).await
+}
+
+#[track_caller]
+pub(crate) fn assert_conflict<T: Debug>(result: StoreResult<T>, what: &str) {
+    assert!(
+        matches!(result, Err(StoreError::Conflict(_))),
+        "{what}: expected Conflict, got {result:?}"
+    );
+}
+
+#[track_caller]
+pub(crate) fn assert_not_found<T: Debug>(result: StoreResult<T>, what: &str) {
+    assert!(
+        matches!(result, Err(StoreError::NotFound(_))),
+        "{what}: expected NotFound, got {result:?}"
+    );
+}
+
+#[track_caller]
+pub(crate) fn assert_backend<T: Debug>(result: StoreResult<T>, what: &str) {
+    assert!(
+        matches!(result, Err(StoreError::Backend(_))),
+        "{what}: expected Backend, got {result:?}"
+    );
+}
+
+pub(crate) fn user(id: &str, login: &str) -> User {
+    User {
+        id: id.to_owned(),
+        login: login.to_owned(),
+        name: format!("{login} name"),
+        email: format!("{login}@example.com"),
+        site_admin: false,
+        created: 1_000,
+    }
+}

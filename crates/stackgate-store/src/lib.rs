@@ -1,0 +1,163 @@
+//! The storage contract of stackgate.
+//!
+//! This crate owns the *records* that are persisted and the [`Store`] / [`Tx`] traits a
+//! backend implements. It knows nothing about HTTP, permissions or audit semantics: the
+//! `stackgate-core` crate drives a [`Tx`] to load facts, decide, change state and append
+//! the audit event, then commits — so a change and its audit event land together or not
+//! at all. Backends (`stackgate-store-sqlite`, later PostgreSQL) implement the traits and
+//! map their driver errors onto [`StoreError`].
+
+#![forbid(unsafe_code)]
+
+mod model;
+
+pub use model::*;
+
+use async_trait::async_trait;
+
+/// Errors a backend reports. Anything that is not a constraint outcome is `Backend`:
+/// its text goes to the log, never to a client.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint refused the write (duplicate name, member already present).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The row a write addressed does not exist (e.g. deleted concurrently).
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The database failed or returned something unexpected.
+    #[error("storage backend error: {0}")]
+    Backend(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A storage backend: hands out transactions.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// A transaction that may write. Dropping it without [`Tx::commit`] rolls it back.
+    async fn begin(&self) -> StoreResult<Box<dyn Tx>>;
+    /// A read-only snapshot (cheaper on backends with a separate read pool).
+    async fn read(&self) -> StoreResult<Box<dyn Tx>>;
+    /// Cheap liveness probe of the database.
+    async fn ping(&self) -> StoreResult<()>;
+}
+
+/// One database transaction. Every method runs inside it.
+#[async_trait]
+pub trait Tx: Send {
+    async fn commit(self: Box<Self>) -> StoreResult<()>;
+
+    // ---- users
+    async fn user_by_login(&mut self, login: &str) -> StoreResult<Option<User>>;
+    async fn user_by_id(&mut self, id: &str) -> StoreResult<Option<User>>;
+    /// Whether at least one user exists.
+    async fn any_user(&mut self) -> StoreResult<bool>;
+    async fn insert_user(&mut self, user: &User) -> StoreResult<()>;
+    async fn set_site_admin(&mut self, user_id: &str, site_admin: bool) -> StoreResult<()>;
+
+    // ---- organizations
+    async fn org_by_name(&mut self, name: &str) -> StoreResult<Option<Org>>;
+    async fn org_by_id(&mut self, id: &str) -> StoreResult<Option<Org>>;
+    async fn insert_org(&mut self, org: &Org) -> StoreResult<()>;
+    async fn update_org_settings(
+        &mut self,
+        org_id: &str,
+        settings: &OrgSettings,
+    ) -> StoreResult<()>;
+    /// Counts for the org metadata response.
+    async fn org_counts(&mut self, org_id: &str) -> StoreResult<OrgCounts>;
+
+    // ---- memberships
+    async fn membership(&mut self, org_id: &str, user_id: &str) -> StoreResult<Option<OrgRole>>;
+    /// Every org the user belongs to, ordered by org name.
+    async fn user_memberships(&mut self, user_id: &str) -> StoreResult<Vec<(Org, OrgRole)>>;
+    /// Members ordered by login, starting strictly after `after_login`.
+    async fn list_members(
+        &mut self,
+        org_id: &str,
+        after_login: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<Member>>;
+    async fn insert_membership(
+        &mut self,
+        org_id: &str,
+        user_id: &str,
+        role: OrgRole,
+        created: i64,
+    ) -> StoreResult<()>;
+    async fn set_member_role(
+        &mut self,
+        org_id: &str,
+        user_id: &str,
+        role: OrgRole,
+    ) -> StoreResult<()>;
+    /// Removes the membership and the user's membership of every team of the org.
+    async fn delete_membership(&mut self, org_id: &str, user_id: &str) -> StoreResult<()>;
+    async fn count_admins(&mut self, org_id: &str) -> StoreResult<u64>;
+
+    // ---- teams
+    async fn team_by_name(&mut self, org_id: &str, name: &str) -> StoreResult<Option<Team>>;
+    async fn team_by_id(&mut self, team_id: &str) -> StoreResult<Option<Team>>;
+    async fn list_teams(&mut self, org_id: &str) -> StoreResult<Vec<Team>>;
+    async fn insert_team(&mut self, team: &Team) -> StoreResult<()>;
+    async fn update_team(&mut self, team: &Team) -> StoreResult<()>;
+    /// Deletes the team, its memberships and grants, and marks its tokens deleted at `now`.
+    async fn delete_team(&mut self, team_id: &str, now: i64) -> StoreResult<()>;
+    async fn team_members(&mut self, team_id: &str) -> StoreResult<Vec<(User, TeamRole)>>;
+    async fn team_role(&mut self, team_id: &str, user_id: &str) -> StoreResult<Option<TeamRole>>;
+    async fn upsert_team_member(
+        &mut self,
+        team_id: &str,
+        user_id: &str,
+        role: TeamRole,
+    ) -> StoreResult<()>;
+    async fn delete_team_member(&mut self, team_id: &str, user_id: &str) -> StoreResult<()>;
+    /// Teams of one org the user belongs to, with the user's team role.
+    async fn user_teams(
+        &mut self,
+        org_id: &str,
+        user_id: &str,
+    ) -> StoreResult<Vec<(Team, TeamRole)>>;
+    async fn team_stacks(&mut self, team_id: &str) -> StoreResult<Vec<(Stack, StackPermission)>>;
+    async fn stack_teams(&mut self, stack_id: &str) -> StoreResult<Vec<(Team, StackPermission)>>;
+    async fn set_team_stack(
+        &mut self,
+        team_id: &str,
+        stack_id: &str,
+        perm: StackPermission,
+    ) -> StoreResult<()>;
+    async fn delete_team_stack(&mut self, team_id: &str, stack_id: &str) -> StoreResult<()>;
+
+    // ---- stacks
+    async fn stack(
+        &mut self,
+        org_id: &str,
+        project: &str,
+        name: &str,
+    ) -> StoreResult<Option<Stack>>;
+    async fn project_exists(&mut self, org_id: &str, project: &str) -> StoreResult<bool>;
+    async fn insert_stack(&mut self, stack: &Stack) -> StoreResult<()>;
+    async fn delete_stack(&mut self, stack_id: &str) -> StoreResult<()>;
+    async fn set_stack_tags(&mut self, stack_id: &str, tags: &Tags) -> StoreResult<()>;
+    /// Moves a stack to another org and drops every team grant on it.
+    async fn move_stack(&mut self, stack_id: &str, to_org_id: &str) -> StoreResult<()>;
+    /// Stacks of the given orgs matching the filter, ordered by (org, project, stack),
+    /// strictly after `filter.after`.
+    async fn list_stacks(&mut self, filter: &StackFilter) -> StoreResult<Vec<Stack>>;
+    async fn org_stacks(&mut self, org_id: &str) -> StoreResult<Vec<Stack>>;
+
+    // ---- tokens
+    async fn insert_token(&mut self, token: &Token) -> StoreResult<()>;
+    async fn token_by_hash(&mut self, hash: &str) -> StoreResult<Option<Token>>;
+    async fn token_by_id(&mut self, id: &str) -> StoreResult<Option<Token>>;
+    /// Live (not deleted) tokens of one owner, newest first.
+    async fn list_tokens(&mut self, owner: &TokenOwner) -> StoreResult<Vec<Token>>;
+    async fn mark_token_deleted(&mut self, token_id: &str, now: i64) -> StoreResult<()>;
+    async fn touch_token(&mut self, token_id: &str, last_used: i64) -> StoreResult<()>;
+
+    // ---- audit
+    async fn insert_audit(&mut self, event: &NewAuditEvent) -> StoreResult<()>;
+    /// Events of one org, newest first, with ids strictly below `query.before_id`.
+    async fn list_audit(&mut self, query: &AuditQuery) -> StoreResult<Vec<AuditEvent>>;
+}
