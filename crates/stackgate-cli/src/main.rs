@@ -8,8 +8,11 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
+use ipnet::IpNet;
 use stackgate_core::Service;
+use stackgate_server::ServerConfig;
 use stackgate_store::Store;
+use stackgate_store_postgres::PostgresStore;
 use stackgate_store_sqlite::SqliteStore;
 
 /// stackgate: self-hosted access management that speaks the Pulumi Cloud REST API.
@@ -22,7 +25,9 @@ struct Cli {
 
 #[derive(Args, Clone)]
 struct DbArgs {
-    /// Database URL: `sqlite:///abs/path.db` or `sqlite://relative.db` (created if missing).
+    /// Database URL: `sqlite:///abs/path.db` or `sqlite://relative.db` (created if missing),
+    /// or `postgres://user:pass@host:5432/db` (add `?options[search_path]=SCHEMA` to use
+    /// an existing schema other than `public`).
     #[arg(
         long,
         env = "STACKGATE_DATABASE",
@@ -38,6 +43,13 @@ enum Command {
         /// Address to listen on.
         #[arg(long, env = "STACKGATE_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// Reverse proxies whose `X-Forwarded-For` header is believed for the audit log's
+        /// source IP: comma-separated addresses or CIDR ranges (default: none).
+        #[arg(long, env = "STACKGATE_TRUSTED_PROXIES", value_delimiter = ',')]
+        trusted_proxies: Vec<IpNet>,
+        /// Seconds between applications of the orgs' audit-log retention settings.
+        #[arg(long, env = "STACKGATE_AUDIT_PRUNE_INTERVAL", default_value_t = 3600)]
+        audit_prune_interval: u64,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -61,8 +73,31 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Audit log operations.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Apply database migrations and exit.
     Migrate {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk an organization's audit hash chain and report the first broken link.
+    /// Exits with status 1 when the chain does not verify.
+    Verify {
+        /// Organization name.
+        #[arg(long)]
+        org: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Apply every organization's audit-log retention setting now.
+    Prune {
         #[command(flatten)]
         db: DbArgs,
     },
@@ -91,9 +126,12 @@ async fn open_store(url: &str) -> Result<Arc<dyn Store>> {
             .with_context(|| format!("opening SQLite database {url}"))?;
         Ok(Arc::new(store))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        bail!("the PostgreSQL backend is not built yet; use a sqlite:// URL")
+        let store = PostgresStore::connect(url)
+            .await
+            .with_context(|| format!("connecting to PostgreSQL database {}", redact(url)))?;
+        Ok(Arc::new(store))
     } else {
-        bail!("unsupported database URL (expected sqlite://...)")
+        bail!("unsupported database URL (expected sqlite://... or postgres://...)")
     }
 }
 
@@ -129,6 +167,7 @@ async fn shutdown_signal() {
 async fn main() -> Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("STACKGATE_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
@@ -136,7 +175,12 @@ async fn main() -> Result<()> {
         .init();
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve { listen, db } => {
+        Command::Serve {
+            listen,
+            trusted_proxies,
+            audit_prune_interval,
+            db,
+        } => {
             let store = open_store(&db.database).await?;
             let service = Service::new(store);
             if !service.has_users().await? {
@@ -149,7 +193,9 @@ async fn main() -> Result<()> {
                 .await
                 .with_context(|| format!("binding {listen}"))?;
             tracing::info!(address = %listener.local_addr()?, database = %redact(&db.database), "stackgate listening");
-            stackgate_server::serve(listener, service, shutdown_signal()).await?;
+            tokio::spawn(prune_periodically(service.clone(), audit_prune_interval));
+            let config = ServerConfig { trusted_proxies };
+            stackgate_server::serve(listener, service, config, shutdown_signal()).await?;
         }
         Command::Init {
             org,
@@ -181,12 +227,55 @@ async fn main() -> Result<()> {
             println!("Personal access token for {login} (shown once):");
             println!("{}", created.value.expose());
         }
+        Command::Audit {
+            command: AuditCommand::Verify { org, db },
+        } => {
+            let service = Service::new(open_store(&db.database).await?);
+            let v = service.verify_audit_as_operator(&org).await?;
+            match v.broken {
+                None => println!(
+                    "ok: audit chain of '{org}' verified: {} events checked, head #{}, pruned through #{}",
+                    v.checked, v.head_seq, v.pruned_seq
+                ),
+                Some(b) => {
+                    println!(
+                        "BROKEN: audit chain of '{org}' fails at event #{}: {} ({} events verified before it)",
+                        b.seq, b.reason, v.checked
+                    );
+                    std::process::exit(1);
+                }
+            }
+        }
+        Command::Audit {
+            command: AuditCommand::Prune { db },
+        } => {
+            let service = Service::new(open_store(&db.database).await?);
+            for (org, removed) in service.prune_audit_logs("cli").await? {
+                println!("{org}: {removed} events removed");
+            }
+        }
         Command::Migrate { db } => {
             open_store(&db.database).await?;
             println!("migrations applied");
         }
     }
     Ok(())
+}
+
+/// Applies audit-log retention now and then, for as long as the server runs.
+async fn prune_periodically(service: Service, interval_secs: u64) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(interval_secs.max(1)));
+    loop {
+        tick.tick().await;
+        match service.prune_audit_logs("retention").await {
+            Ok(pruned) => {
+                for (org, removed) in pruned {
+                    tracing::info!(org = %org, removed, "audit events removed by retention");
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "audit retention failed"),
+        }
+    }
 }
 
 /// A database URL without any password, for log lines.

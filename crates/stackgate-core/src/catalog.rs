@@ -26,6 +26,8 @@ pub enum EventType {
     StackTransferredToOrganization,
     StackTagsChanged,
     StackTeamPermissionChanged,
+    AuditLogExported,
+    AuditLogPruned,
 }
 
 /// One catalogue row.
@@ -60,7 +62,7 @@ const AF: (bool, bool, bool) = (false, false, true);
 const NONE: (bool, bool, bool) = (false, false, false);
 
 impl EventType {
-    pub const ALL: [EventType; 21] = [
+    pub const ALL: [EventType; 23] = [
         EventType::MemberAdded,
         EventType::MemberRemoved,
         EventType::MemberRoleChanged,
@@ -82,6 +84,8 @@ impl EventType {
         EventType::StackTransferredToOrganization,
         EventType::StackTagsChanged,
         EventType::StackTeamPermissionChanged,
+        EventType::AuditLogExported,
+        EventType::AuditLogPruned,
     ];
 
     pub fn info(self) -> EventInfo {
@@ -196,6 +200,18 @@ impl EventType {
                 "stack-team-permission-changed",
                 "Stack Team Permission Changed",
                 "A team's permission on a stack changed through the stack.",
+                OA,
+            ),
+            AuditLogExported => row(
+                "audit-log-exported",
+                "Audit Log Exported",
+                "The organization's audit log was exported.",
+                OA,
+            ),
+            AuditLogPruned => row(
+                "audit-log-pruned",
+                "Audit Log Pruned",
+                "Retention removed old audit events; the hash of the last one removed is kept.",
                 OA,
             ),
         }

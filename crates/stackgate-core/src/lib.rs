@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod authz;
 pub mod catalog;
+pub mod chain;
 pub mod error;
 pub mod principal;
 pub mod service;

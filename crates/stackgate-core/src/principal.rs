@@ -42,6 +42,21 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// The installation's operator, for changes made by background jobs and the CLI.
+    pub fn operator() -> Principal {
+        Principal {
+            identity: Identity::User(User {
+                id: String::new(),
+                login: "stackgate".to_string(),
+                name: "stackgate operator".to_string(),
+                email: String::new(),
+                site_admin: true,
+                created: 0,
+            }),
+            token: None,
+        }
+    }
+
     pub fn user(&self) -> Option<&User> {
         match &self.identity {
             Identity::User(u) => Some(u),

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod error;
+pub mod export;
 pub mod extract;
 mod features;
 pub mod routes;
@@ -14,11 +15,14 @@ pub mod wire;
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, head, patch, post};
 use axum::Router;
+use ipnet::IpNet;
 use stackgate_core::Service;
+use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
 
 use routes::{audit, orgs, stacks, tokens, user};
@@ -30,6 +34,14 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub service: Service,
+    pub config: Arc<ServerConfig>,
+}
+
+/// Settings of the HTTP layer.
+#[derive(Clone, Debug, Default)]
+pub struct ServerConfig {
+    /// Peers whose `X-Forwarded-For` is believed (reverse proxies, load balancers).
+    pub trusted_proxies: Vec<IpNet>,
 }
 
 /// Every API route with its method. The HTTP permission sweep iterates over this list,
@@ -64,6 +76,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/orgs/{org}/auditlogs"),
     ("GET", "/api/orgs/{org}/auditlogs/v2"),
     ("GET", "/api/orgs/{org}/auditlogs/event-types"),
+    ("GET", "/api/orgs/{org}/auditlogs/export"),
+    ("GET", "/api/orgs/{org}/auditlogs/v2/export"),
+    ("GET", "/api/orgs/{org}/auditlogs/verify"),
     ("POST", "/api/orgs/{org}/bulk-transfer/stacks"),
     ("POST", "/api/stacks/{org}/{project}"),
     ("HEAD", "/api/stacks/{org}/{project}"),
@@ -80,10 +95,24 @@ pub const ROUTES: &[(&str, &str)] = &[
     ),
 ];
 
-/// The API router.
+/// The API router with default settings.
 pub fn router(service: Service) -> Router {
-    let state = AppState { service };
+    router_with(service, ServerConfig::default())
+}
+
+/// The API router.
+pub fn router_with(service: Service, config: ServerConfig) -> Router {
+    let state = AppState {
+        service,
+        config: Arc::new(config),
+    };
+    // Exports can be large: gzip them when the client accepts it.
+    let exports = Router::new()
+        .route("/api/orgs/{org}/auditlogs/export", get(audit::export_v1))
+        .route("/api/orgs/{org}/auditlogs/v2/export", get(audit::export_v2))
+        .layer(CompressionLayer::new().gzip(true));
     Router::new()
+        .merge(exports)
         .route("/healthz", get(routes::healthz))
         .route("/api/capabilities", get(routes::capabilities))
         .route("/api/user", get(user::current_user))
@@ -146,6 +175,7 @@ pub fn router(service: Service) -> Router {
             "/api/orgs/{org}/auditlogs/event-types",
             get(audit::event_types),
         )
+        .route("/api/orgs/{org}/auditlogs/verify", get(audit::verify))
         .route(
             "/api/orgs/{org}/bulk-transfer/stacks",
             post(stacks::transfer_all),
@@ -227,9 +257,10 @@ mod pulumi_team {
 pub async fn serve(
     listener: tokio::net::TcpListener,
     service: Service,
+    config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(service).into_make_service_with_connect_info::<SocketAddr>();
+    let app = router_with(service, config).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await

@@ -194,5 +194,6 @@ pub fn organization(v: &OrgView) -> Value {
     if let Some(days) = s.max_access_token_expiry_days {
         out["maxAccessTokenExpiryDays"] = json!(days);
     }
+    out["auditLogRetentionDays"] = json!(s.audit_log_retention_days.unwrap_or(0));
     out
 }

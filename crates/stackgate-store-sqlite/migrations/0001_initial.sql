@@ -94,6 +94,7 @@ CREATE INDEX tokens_team ON tokens(team_id);
 CREATE TABLE audit_events (
     id               INTEGER PRIMARY KEY AUTOINCREMENT,
     org_id           TEXT NOT NULL,
+    seq              INTEGER NOT NULL,  -- position in the org's hash chain, from 1
     timestamp        INTEGER NOT NULL,
     event            TEXT NOT NULL,
     description      TEXT NOT NULL,
@@ -105,7 +106,21 @@ CREATE TABLE audit_events (
     source_ip        TEXT NOT NULL,
     req_org_admin    INTEGER NOT NULL,
     req_stack_admin  INTEGER NOT NULL,
-    auth_failure     INTEGER NOT NULL
+    auth_failure     INTEGER NOT NULL,
+    prev_hash        TEXT NOT NULL,     -- hash of the org's previous event ('' for the first)
+    hash             TEXT NOT NULL,     -- SHA-256 over the canonical encoding, see stackgate-core chain.rs
+    UNIQUE (org_id, seq)
 );
-CREATE INDEX audit_events_org ON audit_events(org_id, id);
-CREATE INDEX audit_events_org_event ON audit_events(org_id, event, id);
+CREATE INDEX audit_events_org_event ON audit_events(org_id, event, seq);
+CREATE INDEX audit_events_org_user ON audit_events(org_id, user_login, seq);
+CREATE INDEX audit_events_org_token ON audit_events(org_id, token_id, seq);
+CREATE INDEX audit_events_org_time ON audit_events(org_id, timestamp);
+
+-- The head of each org's audit chain, and where pruning cut it.
+CREATE TABLE audit_heads (
+    org_id       TEXT PRIMARY KEY,
+    seq          INTEGER NOT NULL,
+    hash         TEXT NOT NULL,
+    pruned_seq   INTEGER NOT NULL DEFAULT 0,   -- last pruned event (0: nothing pruned)
+    pruned_hash  TEXT NOT NULL DEFAULT ''      -- its hash: the next event's prev_hash
+);

@@ -1,19 +1,51 @@
-//! The `audit_events` table: append and filtered, keyset-paged reads (newest first).
+//! The `audit_events` and `audit_heads` tables: chained appends, filtered keyset-paged
+//! reads (newest first), chain-order reads for verification and export, and pruning.
 
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
-use stackgate_store::{AuditActor, AuditEvent, AuditQuery, NewAuditEvent, StoreResult};
+use stackgate_store::{
+    AuditActor, AuditEvent, AuditHead, AuditQuery, ChainLink, NewAuditEvent, StoreResult, Timestamp,
+};
 
 use crate::error::db_err;
 use crate::row::get;
 
-pub(crate) async fn insert(conn: &mut SqliteConnection, e: &NewAuditEvent) -> StoreResult<()> {
+const COLS: &str = "id, org_id, seq, timestamp, event, description, user_login, user_name, \
+     user_email, token_id, token_name, source_ip, req_org_admin, req_stack_admin, \
+     auth_failure, prev_hash, hash";
+
+pub(crate) async fn head(conn: &mut SqliteConnection, org_id: &str) -> StoreResult<AuditHead> {
+    // SQLite serialises writers (one write connection, BEGIN IMMEDIATE): no lock needed.
+    let row =
+        sqlx::query("SELECT seq, hash, pruned_seq, pruned_hash FROM audit_heads WHERE org_id = ?")
+            .bind(org_id)
+            .fetch_optional(conn)
+            .await
+            .map_err(db_err)?;
+    match row {
+        None => Ok(AuditHead::default()),
+        Some(row) => Ok(AuditHead {
+            seq: get(&row, "seq")?,
+            hash: get(&row, "hash")?,
+            pruned_seq: get(&row, "pruned_seq")?,
+            pruned_hash: get(&row, "pruned_hash")?,
+        }),
+    }
+}
+
+pub(crate) async fn insert(
+    conn: &mut SqliteConnection,
+    e: &NewAuditEvent,
+    link: &ChainLink,
+) -> StoreResult<()> {
     sqlx::query(
-        "INSERT INTO audit_events (org_id, timestamp, event, description, user_login, \
+        "INSERT INTO audit_events (org_id, seq, timestamp, event, description, user_login, \
          user_name, user_email, token_id, token_name, source_ip, req_org_admin, \
-         req_stack_admin, auth_failure) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         req_stack_admin, auth_failure, prev_hash, hash) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&e.org_id)
+    .bind(link.seq)
     .bind(e.timestamp)
     .bind(&e.event)
     .bind(&e.description)
@@ -26,6 +58,18 @@ pub(crate) async fn insert(conn: &mut SqliteConnection, e: &NewAuditEvent) -> St
     .bind(e.req_org_admin)
     .bind(e.req_stack_admin)
     .bind(e.auth_failure)
+    .bind(&link.prev_hash)
+    .bind(&link.hash)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    sqlx::query(
+        "INSERT INTO audit_heads (org_id, seq, hash) VALUES (?, ?, ?) \
+         ON CONFLICT (org_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+    )
+    .bind(&e.org_id)
+    .bind(link.seq)
+    .bind(&link.hash)
     .execute(conn)
     .await
     .map_err(db_err)?;
@@ -52,6 +96,11 @@ fn event_from_row(row: &SqliteRow) -> StoreResult<AuditEvent> {
             req_stack_admin: get(row, "req_stack_admin")?,
             auth_failure: get(row, "auth_failure")?,
         },
+        link: ChainLink {
+            seq: get(row, "seq")?,
+            prev_hash: get(row, "prev_hash")?,
+            hash: get(row, "hash")?,
+        },
     })
 }
 
@@ -59,14 +108,11 @@ pub(crate) async fn list(
     conn: &mut SqliteConnection,
     query: &AuditQuery,
 ) -> StoreResult<Vec<AuditEvent>> {
-    let mut q: QueryBuilder<'_, Sqlite> = QueryBuilder::new(
-        "SELECT id, org_id, timestamp, event, description, user_login, user_name, \
-         user_email, token_id, token_name, source_ip, req_org_admin, req_stack_admin, \
-         auth_failure FROM audit_events WHERE org_id = ",
-    );
+    let mut q: QueryBuilder<'_, Sqlite> =
+        QueryBuilder::new(format!("SELECT {COLS} FROM audit_events WHERE org_id = "));
     q.push_bind(query.org_id.as_str());
-    if let Some(before) = query.before_id {
-        q.push(" AND id < ").push_bind(before);
+    if let Some(before) = query.before_seq {
+        q.push(" AND seq < ").push_bind(before);
     }
     if let Some(start) = query.start_time {
         q.push(" AND timestamp >= ").push_bind(start);
@@ -88,7 +134,7 @@ pub(crate) async fn list(
     if let Some(token_id) = &query.token_id {
         q.push(" AND token_id = ").push_bind(token_id.as_str());
     }
-    q.push(" ORDER BY id DESC LIMIT ")
+    q.push(" ORDER BY seq DESC LIMIT ")
         .push_bind(i64::from(query.limit));
     q.build()
         .fetch_all(conn)
@@ -97,4 +143,66 @@ pub(crate) async fn list(
         .iter()
         .map(event_from_row)
         .collect()
+}
+
+pub(crate) async fn chain(
+    conn: &mut SqliteConnection,
+    org_id: &str,
+    after_seq: i64,
+    limit: u32,
+) -> StoreResult<Vec<AuditEvent>> {
+    let sql = format!(
+        "SELECT {COLS} FROM audit_events WHERE org_id = ? AND seq > ? ORDER BY seq LIMIT ?"
+    );
+    sqlx::query(&sql)
+        .bind(org_id)
+        .bind(after_seq)
+        .bind(i64::from(limit))
+        .fetch_all(conn)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(event_from_row)
+        .collect()
+}
+
+pub(crate) async fn prune(
+    conn: &mut SqliteConnection,
+    org_id: &str,
+    through_seq: i64,
+    through_hash: &str,
+) -> StoreResult<u64> {
+    let deleted = sqlx::query("DELETE FROM audit_events WHERE org_id = ? AND seq <= ?")
+        .bind(org_id)
+        .bind(through_seq)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+    sqlx::query("UPDATE audit_heads SET pruned_seq = ?, pruned_hash = ? WHERE org_id = ?")
+        .bind(through_seq)
+        .bind(through_hash)
+        .bind(org_id)
+        .execute(conn)
+        .await
+        .map_err(db_err)?;
+    Ok(deleted)
+}
+
+pub(crate) async fn last_seq_before(
+    conn: &mut SqliteConnection,
+    org_id: &str,
+    before: Timestamp,
+) -> StoreResult<Option<(i64, String)>> {
+    let row = sqlx::query(
+        "SELECT seq, hash FROM audit_events WHERE org_id = ? AND timestamp < ? \
+         ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(org_id)
+    .bind(before)
+    .fetch_optional(conn)
+    .await
+    .map_err(db_err)?;
+    row.map(|r| Ok((get(&r, "seq")?, get(&r, "hash")?)))
+        .transpose()
 }

@@ -52,6 +52,17 @@ pub(crate) async fn by_id(conn: &mut SqliteConnection, id: &str) -> StoreResult<
     org_where(conn, "o.id = ?", id).await
 }
 
+pub(crate) async fn all(conn: &mut SqliteConnection) -> StoreResult<Vec<Org>> {
+    let sql = format!("SELECT {ORG_COLS} FROM orgs o ORDER BY o.name");
+    sqlx::query(&sql)
+        .fetch_all(conn)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(org_from_row)
+        .collect()
+}
+
 pub(crate) async fn insert(conn: &mut SqliteConnection, org: &Org) -> StoreResult<()> {
     sqlx::query("INSERT INTO orgs (id, name, created, settings) VALUES (?, ?, ?, ?)")
         .bind(&org.id)

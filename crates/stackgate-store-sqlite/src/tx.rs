@@ -6,8 +6,9 @@
 use async_trait::async_trait;
 use sqlx::{Sqlite, SqliteConnection, Transaction};
 use stackgate_store::{
-    AuditEvent, AuditQuery, Member, NewAuditEvent, Org, OrgCounts, OrgRole, OrgSettings, Stack,
-    StackFilter, StackPermission, StoreResult, Tags, Team, TeamRole, Token, TokenOwner, Tx, User,
+    AuditEvent, AuditHead, AuditQuery, ChainLink, Member, NewAuditEvent, Org, OrgCounts, OrgRole,
+    OrgSettings, Stack, StackFilter, StackPermission, StoreResult, Tags, Team, TeamRole, Timestamp,
+    Token, TokenOwner, Tx, User,
 };
 
 use crate::error::db_err;
@@ -224,10 +225,39 @@ impl Tx for SqliteTx {
     }
 
     // ---- audit
-    async fn insert_audit(&mut self, event: &NewAuditEvent) -> StoreResult<()> {
-        audit::insert(self.conn(), event).await
+    async fn audit_head(&mut self, org_id: &str) -> StoreResult<AuditHead> {
+        audit::head(self.conn(), org_id).await
+    }
+    async fn insert_audit(&mut self, event: &NewAuditEvent, link: &ChainLink) -> StoreResult<()> {
+        audit::insert(self.conn(), event, link).await
     }
     async fn list_audit(&mut self, query: &AuditQuery) -> StoreResult<Vec<AuditEvent>> {
         audit::list(self.conn(), query).await
+    }
+    async fn audit_chain(
+        &mut self,
+        org_id: &str,
+        after_seq: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditEvent>> {
+        audit::chain(self.conn(), org_id, after_seq, limit).await
+    }
+    async fn prune_audit(
+        &mut self,
+        org_id: &str,
+        through_seq: i64,
+        through_hash: &str,
+    ) -> StoreResult<u64> {
+        audit::prune(self.conn(), org_id, through_seq, through_hash).await
+    }
+    async fn last_audit_seq_before(
+        &mut self,
+        org_id: &str,
+        before: Timestamp,
+    ) -> StoreResult<Option<(i64, String)>> {
+        audit::last_seq_before(self.conn(), org_id, before).await
+    }
+    async fn list_orgs(&mut self) -> StoreResult<Vec<Org>> {
+        orgs::all(self.conn()).await
     }
 }

@@ -157,7 +157,34 @@ pub trait Tx: Send {
     async fn touch_token(&mut self, token_id: &str, last_used: i64) -> StoreResult<()>;
 
     // ---- audit
-    async fn insert_audit(&mut self, event: &NewAuditEvent) -> StoreResult<()>;
-    /// Events of one org, newest first, with ids strictly below `query.before_id`.
+    /// The org's chain head. Backends with concurrent writers lock it for the rest of the
+    /// transaction, so that two events can never take the same place in the chain.
+    async fn audit_head(&mut self, org_id: &str) -> StoreResult<AuditHead>;
+    /// Appends an event at `link` and advances the org's head to it.
+    async fn insert_audit(&mut self, event: &NewAuditEvent, link: &ChainLink) -> StoreResult<()>;
+    /// Events of one org, newest first (by `seq`), below `query.before_seq`, filtered.
     async fn list_audit(&mut self, query: &AuditQuery) -> StoreResult<Vec<AuditEvent>>;
+    /// Events of one org in chain order with `seq > after_seq`, at most `limit`.
+    async fn audit_chain(
+        &mut self,
+        org_id: &str,
+        after_seq: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditEvent>>;
+    /// Deletes the org's events with `seq <= through_seq` and records the last one deleted
+    /// (`through_seq`, `through_hash`) in the head. Returns how many were deleted.
+    async fn prune_audit(
+        &mut self,
+        org_id: &str,
+        through_seq: i64,
+        through_hash: &str,
+    ) -> StoreResult<u64>;
+    /// The highest `seq` of the org's events older than `before` (for retention).
+    async fn last_audit_seq_before(
+        &mut self,
+        org_id: &str,
+        before: Timestamp,
+    ) -> StoreResult<Option<(i64, String)>>;
+    /// Every org (for background jobs such as retention).
+    async fn list_orgs(&mut self) -> StoreResult<Vec<Org>>;
 }

@@ -158,6 +158,8 @@ pub struct OrgSettings {
     pub max_access_token_expiry_days: Option<u32>,
     /// Orgs whose admin tokens may transfer stacks into this org [ours].
     pub accept_stack_transfers_from: Vec<String>,
+    /// Days of audit events to keep; `None`: forever [ours].
+    pub audit_log_retention_days: Option<u32>,
 }
 
 impl Default for OrgSettings {
@@ -170,6 +172,7 @@ impl Default for OrgSettings {
             members_can_transfer_stacks: false,
             max_access_token_expiry_days: None,
             accept_stack_transfers_from: Vec::new(),
+            audit_log_retention_days: None,
         }
     }
 }
@@ -315,18 +318,41 @@ pub struct NewAuditEvent {
     pub auth_failure: bool,
 }
 
-/// A stored audit event; `id` grows with insertion order.
+/// An event's place in its org's hash chain.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChainLink {
+    /// 1 for an org's first event, then +1 per event.
+    pub seq: i64,
+    /// Hash of the event at `seq - 1` ('' for the first event).
+    pub prev_hash: String,
+    /// Hash of this event (see `stackgate-core`'s `chain` module).
+    pub hash: String,
+}
+
+/// The head of an org's chain: its last event, and the last pruned one.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuditHead {
+    /// 0 when the org has no events yet.
+    pub seq: i64,
+    pub hash: String,
+    /// 0 when nothing was pruned.
+    pub pruned_seq: i64,
+    pub pruned_hash: String,
+}
+
+/// A stored audit event. `id` is the row id; order and cursors use `link.seq`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuditEvent {
     pub id: i64,
     pub event: NewAuditEvent,
+    pub link: ChainLink,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AuditQuery {
     pub org_id: String,
-    /// Keyset cursor: only events with a smaller id.
-    pub before_id: Option<i64>,
+    /// Keyset cursor: only events with a smaller chain sequence number.
+    pub before_seq: Option<i64>,
     /// Inclusive bounds on the timestamp.
     pub start_time: Option<Timestamp>,
     pub end_time: Option<Timestamp>,

@@ -16,9 +16,10 @@ mod users;
 
 use std::sync::Arc;
 
-use stackgate_store::{NewAuditEvent, Org, Store, TeamRole, Tx};
+use dashmap::DashMap;
+use stackgate_store::{NewAuditEvent, Org, Store, TeamRole, TokenKind, Tx};
 
-pub use audit::AuditPage;
+pub use audit::{AuditExport, AuditPage, Verification, EXPORT_BATCH};
 pub use members::MemberPage;
 pub use orgs::{OrgSettingsUpdate, OrgView};
 pub use stacks::{CreateStack, StackListQuery, StackPage, StackTeam, TagChange};
@@ -29,8 +30,10 @@ pub use users::CurrentUser;
 use crate::auth::{self, AuthCache, CachedAuth};
 use crate::authz::{self, Action, Actor, Denied, Facts, Failure, OrgPolicy};
 use crate::catalog::EventType;
+use crate::chain;
 use crate::error::{CoreError, CoreResult, DenialRecord};
-use crate::principal::{now, Ctx, Identity};
+use crate::principal::{now, Ctx, Identity, Principal, TokenRef};
+use crate::token::TokenHash;
 use crate::validate;
 
 /// The entry point for all domain operations. Cheap to clone.
@@ -38,6 +41,8 @@ use crate::validate;
 pub struct Service {
     store: Arc<dyn Store>,
     cache: Arc<AuthCache>,
+    /// When a failed use of each known token was last recorded.
+    failed_auth_recorded: Arc<DashMap<String, i64>>,
 }
 
 impl Service {
@@ -45,6 +50,7 @@ impl Service {
         Service {
             store,
             cache: Arc::new(AuthCache::default()),
+            failed_auth_recorded: Arc::new(DashMap::new()),
         }
     }
 
@@ -58,9 +64,114 @@ impl Service {
     }
 
     /// Verifies the `Authorization` header of a request.
-    pub async fn authenticate(&self, header: Option<&str>) -> CoreResult<Arc<CachedAuth>> {
+    ///
+    /// A well-formed value of a revoked or expired token is recorded as
+    /// `user-login-failed` in the org(s) it belonged to (at most once a minute per token,
+    /// so that a client retrying in a loop cannot flood the log); an unknown value belongs
+    /// to no org and is only logged, by hash prefix.
+    pub async fn authenticate(
+        &self,
+        header: Option<&str>,
+        source_ip: &str,
+    ) -> CoreResult<Arc<CachedAuth>> {
         let value = auth::parse_authorization(header)?;
-        auth::authenticate(self.store.as_ref(), &self.cache, &value).await
+        let result = auth::authenticate(self.store.as_ref(), &self.cache, &value).await;
+        if let Err(CoreError::Unauthenticated(reason)) = &result {
+            self.record_failed_authentication(&value.hash(), reason, source_ip)
+                .await?;
+        }
+        result
+    }
+
+    async fn record_failed_authentication(
+        &self,
+        hash: &TokenHash,
+        reason: &str,
+        source_ip: &str,
+    ) -> CoreResult<()> {
+        let mut tx = self.store.begin().await?;
+        let Some(token) = tx.token_by_hash(&hash.0).await? else {
+            tracing::warn!(
+                token_hash_prefix = &hash.0[..8],
+                source_ip,
+                "unknown access token presented"
+            );
+            return Ok(());
+        };
+        let now = now();
+        let last = self.failed_auth_recorded.get(&token.id).map(|t| *t);
+        if last.is_some_and(|t| now - t < auth::LAST_USED_GRANULARITY) {
+            return Ok(());
+        }
+        self.failed_auth_recorded.insert(token.id.clone(), now);
+        let (identity, org_ids) = match token.kind {
+            TokenKind::Personal => {
+                let Some(user) = tx
+                    .user_by_id(token.user_id.as_deref().unwrap_or_default())
+                    .await?
+                else {
+                    return Ok(());
+                };
+                let orgs = tx
+                    .user_memberships(&user.id)
+                    .await?
+                    .into_iter()
+                    .map(|(o, _)| o.id)
+                    .collect();
+                (Identity::User(user), orgs)
+            }
+            TokenKind::Organization | TokenKind::Team => {
+                let Some(org) = tx
+                    .org_by_id(token.org_id.as_deref().unwrap_or_default())
+                    .await?
+                else {
+                    return Ok(());
+                };
+                let identity = match (token.kind, token.team_id.as_deref()) {
+                    (TokenKind::Team, Some(team_id)) => match tx.team_by_id(team_id).await? {
+                        Some(team) => Identity::TeamToken {
+                            org_id: org.id.clone(),
+                            org_name: org.name.clone(),
+                            team_id: team.id,
+                            team_name: team.name,
+                            team_display_name: team.display_name,
+                        },
+                        None => Identity::OrgToken {
+                            org_id: org.id.clone(),
+                            org_name: org.name.clone(),
+                            admin: false,
+                        },
+                    },
+                    _ => Identity::OrgToken {
+                        org_id: org.id.clone(),
+                        org_name: org.name.clone(),
+                        admin: token.admin,
+                    },
+                };
+                (identity, vec![org.id])
+            }
+        };
+        let ctx = Ctx::new(
+            Arc::new(Principal {
+                identity,
+                token: Some(TokenRef {
+                    id: token.id.clone(),
+                    name: token.name.clone(),
+                    expires: token.expires,
+                }),
+            }),
+            source_ip,
+        );
+        for org_id in org_ids {
+            let desc = format!(
+                "authentication with {} token {} failed: {reason}",
+                token.kind.as_str(),
+                token.id
+            );
+            record(&mut *tx, &ctx, &org_id, EventType::UserLoginFailed, desc).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Commits a transaction and makes cached authentication facts stale.
@@ -85,7 +196,7 @@ impl Service {
                 record.event,
                 record.description.clone(),
             );
-            tx.insert_audit(&event).await?;
+            append(&mut *tx, &event).await?;
             tx.commit().await?;
         }
         result
@@ -135,6 +246,29 @@ impl Service {
 
     /// Runs the permission check and turns its verdict into the right error. Also
     /// enforces the org's maximum token lifetime on the token used for the request.
+    /// The 403 owed when the request's token outlives the org's maximum token lifetime.
+    fn token_cap_denial(&self, ctx: &Ctx, org: &Org) -> Option<CoreError> {
+        let cap = org.settings.max_access_token_expiry_days?;
+        let token = ctx.principal.token.as_ref()?;
+        if !validate::exceeds_cap(token.expires, now(), cap) {
+            return None;
+        }
+        Some(CoreError::Forbidden {
+            message: format!(
+                "organization '{}' requires access tokens that expire within {cap} days; this token does not",
+                org.name
+            ),
+            record: Some(DenialRecord {
+                org_id: org.id.clone(),
+                event: EventType::AuthFailureOrganizationRole,
+                description: format!(
+                    "token lifetime exceeds the {cap}-day maximum of organization '{}'",
+                    org.name
+                ),
+            }),
+        })
+    }
+
     fn authorize(
         &self,
         ctx: &Ctx,
@@ -147,23 +281,8 @@ impl Service {
         if verdict == Err(Denied::NotFound) {
             return Err(CoreError::not_found(format!("{target} not found")));
         }
-        if let (Some(cap), Some(token)) = (
-            org.settings.max_access_token_expiry_days,
-            &ctx.principal.token,
-        ) {
-            if validate::exceeds_cap(token.expires, now(), cap) {
-                return Err(CoreError::Forbidden {
-                    message: format!(
-                        "organization '{}' requires access tokens that expire within {cap} days; this token does not",
-                        org.name
-                    ),
-                    record: Some(DenialRecord {
-                        org_id: org.id.clone(),
-                        event: EventType::AuthFailureOrganizationRole,
-                        description: format!("token lifetime exceeds the {cap}-day maximum of organization '{}'", org.name),
-                    }),
-                });
-            }
+        if let Some(denial) = self.token_cap_denial(ctx, org) {
+            return Err(denial);
         }
         match verdict {
             Ok(()) => Ok(()),
@@ -221,7 +340,13 @@ async fn record(
     event: EventType,
     description: String,
 ) -> CoreResult<()> {
-    tx.insert_audit(&audit_event(ctx, org_id, event, description))
-        .await?;
+    append(tx, &audit_event(ctx, org_id, event, description)).await
+}
+
+/// Appends an event at the head of its org's hash chain.
+async fn append(tx: &mut dyn Tx, event: &NewAuditEvent) -> CoreResult<()> {
+    let head = tx.audit_head(&event.org_id).await?;
+    let link = chain::next_link(&head, event);
+    tx.insert_audit(event, &link).await?;
     Ok(())
 }

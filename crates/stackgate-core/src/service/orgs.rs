@@ -28,6 +28,8 @@ pub struct OrgSettingsUpdate {
     /// `Some(0)` clears the cap.
     pub max_access_token_expiry_days: Option<i64>,
     pub accept_stack_transfers_from: Option<Vec<String>>,
+    /// `Some(0)` keeps events forever.
+    pub audit_log_retention_days: Option<i64>,
 }
 
 fn role_name(actor: Actor) -> &'static str {
@@ -145,6 +147,18 @@ impl Service {
                 if s.accept_stack_transfers_from != orgs {
                     changes.push(format!("acceptStackTransfersFrom=[{}]", orgs.join(",")));
                     s.accept_stack_transfers_from = orgs;
+                }
+            }
+            if let Some(days) = update.audit_log_retention_days {
+                if !(0..=36500).contains(&days) {
+                    return Err(CoreError::bad_request(
+                        "auditLogRetentionDays must be between 1 and 36500, or 0 to keep events forever",
+                    ));
+                }
+                let keep = u32::try_from(days).ok().filter(|d| *d > 0);
+                if s.audit_log_retention_days != keep {
+                    s.audit_log_retention_days = keep;
+                    changes.push(format!("auditLogRetentionDays={days}"));
                 }
             }
             if !changes.is_empty() {

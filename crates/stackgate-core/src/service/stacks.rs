@@ -240,7 +240,18 @@ impl Service {
                 &facts,
                 &format!("organization '{org_name}'"),
             )?;
-            Ok(tx.project_exists(&org.id, project).await?)
+            if !tx.project_exists(&org.id, project).await? {
+                return Ok(false);
+            }
+            drop(tx);
+            // The project exists for this principal only if it can see one of its stacks.
+            let query = StackListQuery {
+                organization: Some(org.name.clone()),
+                project: Some(project.to_string()),
+                max_results: 1,
+                ..StackListQuery::default()
+            };
+            Ok(!self.list_stacks(ctx, query).await?.stacks.is_empty())
         }
         .await;
         self.finish(ctx, r).await
@@ -282,6 +293,20 @@ impl Service {
             Some(name) => orgs.into_iter().filter(|o| &o.name == name).collect(),
             None => orgs,
         };
+        // An org whose maximum token lifetime this token exceeds lists nothing; asked for
+        // by name, it refuses the request as any other endpoint of that org would.
+        let mut open = Vec::with_capacity(orgs.len());
+        for org in orgs {
+            match self.token_cap_denial(ctx, &org) {
+                None => open.push(org),
+                Some(denial) if q.organization.is_some() => {
+                    drop(tx);
+                    return self.finish(ctx, Err(denial)).await;
+                }
+                Some(_) => {}
+            }
+        }
+        let orgs = open;
         let mut after = match &q.continuation {
             None => None,
             Some(c) => {

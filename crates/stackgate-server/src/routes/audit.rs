@@ -1,14 +1,19 @@
 //! `/api/orgs/{org}/auditlogs...`: listing and the event catalogue.
 
+use axum::body::Body;
 use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::Response;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use stackgate_core::catalog::EventType;
+use stackgate_core::service::EXPORT_BATCH;
 use stackgate_core::validate;
 use stackgate_store::AuditQuery;
 
 use crate::error::{ApiError, ApiResult};
+use crate::export::{self, Format};
 use crate::extract::{ApiQuery, Auth};
 use crate::{wire, AppState};
 
@@ -22,6 +27,8 @@ pub struct AuditParams {
     user_filter: Option<String>,
     token_filter: Option<String>,
     page_size: Option<i64>,
+    /// Export format (`csv`, `cef`); listing answers JSON whatever it says.
+    format: Option<String>,
 }
 
 /// v2: `startTime` is the lower and `endTime` the upper bound.
@@ -46,14 +53,12 @@ pub async fn list_v1(
     list(s, auth, org, p, None, end).await
 }
 
-async fn list(
-    s: AppState,
-    auth: Auth,
-    org: String,
+fn audit_query(
     p: AuditParams,
     start: Option<i64>,
     end: Option<i64>,
-) -> ApiResult<Json<Value>> {
+    default_size: u32,
+) -> ApiResult<AuditQuery> {
     let events: Vec<String> = p
         .event_filter
         .as_deref()
@@ -72,20 +77,33 @@ async fn list(
     }
     let query = AuditQuery {
         org_id: String::new(),
-        before_id: None,
+        before_seq: None,
         start_time: start,
         end_time: end,
         events,
         user_login: p.user_filter.filter(|u| !u.is_empty()),
         token_id: p.token_filter.filter(|t| !t.is_empty()),
-        limit: validate::page_size(p.page_size, 100)?,
+        limit: validate::page_size(p.page_size, default_size)?,
     };
+    Ok(query)
+}
+
+async fn list(
+    s: AppState,
+    auth: Auth,
+    org: String,
+    p: AuditParams,
+    start: Option<i64>,
+    end: Option<i64>,
+) -> ApiResult<Json<Value>> {
+    let continuation = p.continuation_token.clone();
+    let query = audit_query(p, start, end, 100)?;
     let page = s
         .service
         .list_audit(
             &auth.ctx,
             &org,
-            p.continuation_token.as_deref().filter(|c| !c.is_empty()),
+            continuation.as_deref().filter(|c| !c.is_empty()),
             query,
         )
         .await?;
@@ -115,4 +133,78 @@ pub async fn event_types(
         })
         .collect();
     Ok(Json(json!({"eventTypes": types})))
+}
+
+/// v2 export: `startTime` lower, `endTime` upper bound.
+pub async fn export_v2(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(org): Path<String>,
+    ApiQuery(p): ApiQuery<AuditParams>,
+) -> ApiResult<Response> {
+    let (start, end) = (p.start_time, p.end_time);
+    export(s, auth, org, p, start, end).await
+}
+
+/// v1 export: `startTime` is the upper bound.
+pub async fn export_v1(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(org): Path<String>,
+    ApiQuery(p): ApiQuery<AuditParams>,
+) -> ApiResult<Response> {
+    let end = p.start_time;
+    export(s, auth, org, p, None, end).await
+}
+
+async fn export(
+    s: AppState,
+    auth: Auth,
+    org: String,
+    p: AuditParams,
+    start: Option<i64>,
+    end: Option<i64>,
+) -> ApiResult<Response> {
+    let format = Format::parse(p.format.as_deref())
+        .ok_or_else(|| ApiError::bad_request("format must be csv or cef"))?;
+    if p.continuation_token.is_some() || p.page_size.is_some() {
+        return Err(ApiError::bad_request(
+            "an export covers every matching event: it takes no continuationToken or pageSize",
+        ));
+    }
+    let query = audit_query(p, start, end, EXPORT_BATCH)?;
+    let export = s
+        .service
+        .export_audit(&auth.ctx, &org, query, format.extension())
+        .await?;
+    let disposition = format!(
+        "attachment; filename=\"auditlogs-{org}.{}\"",
+        format.extension()
+    );
+    Response::builder()
+        .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+        .header(header::CONTENT_DISPOSITION, disposition)
+        .body(Body::from_stream(export::body_stream(export, format)))
+        .map_err(|e| ApiError::from(stackgate_core::CoreError::Internal(e.to_string())))
+}
+
+/// `GET /api/orgs/{org}/auditlogs/verify` [ours]: walks the org's hash chain.
+pub async fn verify(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(org): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let v = s.service.verify_audit(&auth.ctx, &org).await?;
+    let mut out = json!({
+        "organization": v.org,
+        "ok": v.broken.is_none(),
+        "checkedEvents": v.checked,
+        "headSequence": v.head_seq,
+        "prunedThroughSequence": v.pruned_seq,
+    });
+    if let Some(b) = v.broken {
+        out["firstBrokenSequence"] = json!(b.seq);
+        out["reason"] = json!(b.reason);
+    }
+    Ok(Json(out))
 }

@@ -34,6 +34,7 @@ pub struct UpdateOrg {
     set_members_can_transfer_stacks: Option<bool>,
     set_max_access_token_expiry_days: Option<i64>,
     set_accept_stack_transfers_from: Option<Vec<String>>,
+    set_audit_log_retention_days: Option<i64>,
     #[serde(flatten)]
     other: serde_json::Map<String, Value>,
 }
@@ -68,6 +69,7 @@ pub async fn update_org(
         members_can_transfer_stacks: req.set_members_can_transfer_stacks,
         max_access_token_expiry_days: req.set_max_access_token_expiry_days,
         accept_stack_transfers_from: req.set_accept_stack_transfers_from,
+        audit_log_retention_days: req.set_audit_log_retention_days,
     };
     let view = s
         .service

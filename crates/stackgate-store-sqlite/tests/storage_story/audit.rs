@@ -1,6 +1,8 @@
 //! Story chapter: audit events, every filter of `list_audit`, and keyset paging.
 
-use stackgate_store::{AuditActor, AuditEvent, AuditQuery, NewAuditEvent, Store};
+use stackgate_store::{
+    AuditActor, AuditEvent, AuditHead, AuditQuery, ChainLink, NewAuditEvent, Store,
+};
 
 use super::{begin, read, ACME, GLOBEX};
 
@@ -67,21 +69,46 @@ async fn stamps(store: &dyn Store, query: &AuditQuery) -> Vec<i64> {
 
 pub(crate) async fn audit(store: &dyn Store) {
     let mut tx = begin(store).await;
+    assert_eq!(
+        tx.audit_head(ACME).await.expect("head"),
+        AuditHead::default(),
+        "an org without events has an empty head"
+    );
     for (i, e) in acme_events().iter().enumerate() {
-        tx.insert_audit(e).await.expect("insert audit");
+        append(&mut *tx, e).await;
         if i == 2 {
             let other = event(GLOBEX, 102, "org.create", "alice", None);
-            tx.insert_audit(&other).await.expect("insert audit");
+            append(&mut *tx, &other).await;
         }
     }
     tx.commit().await.expect("commit audit");
+    let head = read(store).await.audit_head(ACME).await.expect("head");
+    assert_eq!(
+        (head.seq, head.hash.as_str()),
+        (6, "h6"),
+        "head follows appends"
+    );
+    assert_eq!(
+        read(store)
+            .await
+            .audit_head(GLOBEX)
+            .await
+            .expect("head")
+            .seq,
+        1,
+        "chains are per org"
+    );
 
     let all = list(store, &query(ACME)).await;
     let mut expected = acme_events();
     expected.reverse();
     let got: Vec<_> = all.iter().map(|e| e.event.clone()).collect();
     assert_eq!(got, expected, "newest first, every field roundtrips");
-    assert!(all.windows(2).all(|w| w[0].id > w[1].id), "ids descend");
+    assert!(
+        all.windows(2).all(|w| w[0].link.seq > w[1].link.seq),
+        "seqs descend"
+    );
+    assert_eq!(all[0].link, link(6), "links roundtrip");
 
     // Keyset pages of two.
     let mut paged = Vec::new();
@@ -93,10 +120,10 @@ pub(crate) async fn audit(store: &dyn Store) {
         let page = list(store, &q).await;
         let Some(last) = page.last() else { break };
         assert!(page.len() <= 2);
-        q.before_id = Some(last.id);
+        q.before_seq = Some(last.link.seq);
         paged.extend(page);
     }
-    assert_eq!(paged, all, "before_id pages are exclusive and complete");
+    assert_eq!(paged, all, "before_seq pages are exclusive and complete");
 
     let window = AuditQuery {
         start_time: Some(101),
@@ -140,7 +167,7 @@ pub(crate) async fn audit(store: &dyn Store) {
     };
     assert_eq!(stamps(store, &combined).await, [104]);
     let below = AuditQuery {
-        before_id: Some(all[0].id),
+        before_seq: Some(all[0].link.seq),
         ..events.clone()
     };
     assert_eq!(
@@ -158,4 +185,65 @@ pub(crate) async fn audit(store: &dyn Store) {
     assert_eq!(globex.len(), 1, "events are per org");
     assert_eq!(globex[0].event.org_id, GLOBEX);
     assert!(list(store, &query("o-nope")).await.is_empty());
+
+    // Chain order, from a point.
+    let chain = read(store)
+        .await
+        .audit_chain(ACME, 2, 3)
+        .await
+        .expect("chain");
+    let seqs: Vec<i64> = chain.iter().map(|e| e.link.seq).collect();
+    assert_eq!(seqs, [3, 4, 5], "ascending, after_seq exclusive, limited");
+
+    // Retention: the last event older than a time, then pruning through it.
+    let mut tx = begin(store).await;
+    let cut = tx
+        .last_audit_seq_before(ACME, 103)
+        .await
+        .expect("last before");
+    assert_eq!(
+        cut,
+        Some((3, "h3".to_owned())),
+        "timestamps 100..=102 are older than 103"
+    );
+    assert_eq!(
+        tx.last_audit_seq_before(ACME, 100).await.expect("none"),
+        None
+    );
+    assert_eq!(tx.prune_audit(ACME, 3, "h3").await.expect("prune"), 3);
+    tx.commit().await.expect("commit prune");
+    let head = read(store).await.audit_head(ACME).await.expect("head");
+    assert_eq!(
+        (head.seq, head.pruned_seq, head.pruned_hash.as_str()),
+        (6, 3, "h3")
+    );
+    assert_eq!(stamps(store, &query(ACME)).await, [105, 104, 103]);
+    assert_eq!(
+        list(store, &query(GLOBEX)).await.len(),
+        1,
+        "other orgs untouched"
+    );
+
+    let orgs = read(store).await.list_orgs().await.expect("orgs");
+    assert!(orgs.iter().any(|o| o.id == ACME) && orgs.iter().any(|o| o.id == GLOBEX));
+}
+
+/// A stand-in link: the store keeps links, it does not compute them.
+fn link(seq: i64) -> ChainLink {
+    ChainLink {
+        seq,
+        prev_hash: if seq == 1 {
+            String::new()
+        } else {
+            format!("h{}", seq - 1)
+        },
+        hash: format!("h{seq}"),
+    }
+}
+
+async fn append(tx: &mut dyn stackgate_store::Tx, e: &NewAuditEvent) {
+    let head = tx.audit_head(&e.org_id).await.expect("head");
+    tx.insert_audit(e, &link(head.seq + 1))
+        .await
+        .expect("insert audit");
 }

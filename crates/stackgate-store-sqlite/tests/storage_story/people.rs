@@ -113,6 +113,7 @@ pub(crate) fn acme() -> Org {
             members_can_transfer_stacks: true,
             max_access_token_expiry_days: Some(30),
             accept_stack_transfers_from: vec!["globex".to_owned(), "initech".to_owned()],
+            audit_log_retention_days: Some(90),
         },
     }
 }

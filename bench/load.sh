@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Load benchmark: throughput of GET /healthz (DB ping), GET /api/capabilities (no DB, no
+# auth: the bare baseline) and authenticated GET /api/user (token verified through the
+# in-memory cache), one after the other against one release server, same duration and
+# connection count. Loopback only, bounded duration.
+#
+#   bash bench/load.sh                 # defaults below
+#   DURATION=10s CONNS=32 THREADS=1 WARMUP=2s bash bench/load.sh
+#
+# CPU pinning (PIN=1, the default, when there are >= 2 CPUs): the server runs on CPU 0
+# and wrk on CPU 1 (taskset), so the two do not steal each other's cycles. tokio sizes its
+# worker pool from the affinity mask, so the pinned server runs one worker thread (plus
+# sqlx's SQLite threads, on the same CPU). PIN=0 lets the scheduler share both CPUs.
+set -euo pipefail
+
+DURATION="${DURATION:-10s}"
+WARMUP="${WARMUP:-2s}"
+CONNS="${CONNS:-32}"
+THREADS="${THREADS:-1}"
+PIN="${PIN:-1}"
+SERVER_CPUS="${SERVER_CPUS:-0}"
+CLIENT_CPUS="${CLIENT_CPUS:-1}"
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+# --- load generator -------------------------------------------------------------------
+if ! command -v wrk >/dev/null 2>&1; then
+    echo "== installing wrk (Debian package)" >&2
+    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null 2>&1; then
+        apt-get update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+    fi
+fi
+command -v wrk >/dev/null || { echo "wrk is not available" >&2; exit 1; }
+
+# --- build ----------------------------------------------------------------------------
+echo "== cargo build --release -p stackgate-cli" >&2
+cargo build --release -p stackgate-cli >&2
+BIN="$ROOT/target/release/stackgate"
+
+# --- pinning --------------------------------------------------------------------------
+SERVER_PIN=()
+CLIENT_PIN=()
+if [[ "$PIN" == 1 ]] && command -v taskset >/dev/null && (( $(nproc) >= 2 )); then
+    SERVER_PIN=(taskset -c "$SERVER_CPUS")
+    CLIENT_PIN=(taskset -c "$CLIENT_CPUS")
+    echo "== pinning: server on CPU(s) $SERVER_CPUS, wrk on CPU(s) $CLIENT_CPUS" >&2
+else
+    echo "== no pinning" >&2
+fi
+
+# --- server ---------------------------------------------------------------------------
+WORK="$(mktemp -d)"
+SERVER_PID=""
+cleanup() {
+    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+
+DB="sqlite://$WORK/bench.db"
+# A free loopback port: bind port 0, read what the kernel picked, release it.
+PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')"
+BASE="http://127.0.0.1:$PORT"
+
+# Create the org and admin first (it migrates the fresh database), then serve.
+TOKEN="$("$BIN" init --org bench --admin bench --database "$DB" 2>"$WORK/init.log" | tail -n 1)"
+[[ "$TOKEN" == pul-* ]] || { echo "init did not print a token" >&2; cat "$WORK/init.log" >&2; exit 1; }
+
+STACKGATE_LOG="${STACKGATE_LOG:-warn}" "${SERVER_PIN[@]}" "$BIN" serve --listen "127.0.0.1:$PORT" --database "$DB" \
+    >"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+
+# Readiness: poll /healthz, at most ~20 s.
+for _ in $(seq 1 200); do
+    if curl -fsS -o /dev/null "$BASE/healthz" 2>/dev/null; then break; fi
+    kill -0 "$SERVER_PID" 2>/dev/null || { echo "server exited" >&2; cat "$WORK/server.log" >&2; exit 1; }
+    sleep 0.1
+done
+curl -fsS -o /dev/null "$BASE/healthz" || { echo "server not ready" >&2; cat "$WORK/server.log" >&2; exit 1; }
+curl -fsS -o /dev/null -H "Authorization: token $TOKEN" "$BASE/api/user" \
+    || { echo "GET /api/user with the init token failed" >&2; exit 1; }
+
+# --- load -----------------------------------------------------------------------------
+# Prints requests/s of one wrk run; fails on socket errors or non-2xx answers.
+run_wrk() {
+    local path="$1" duration="$2"; shift 2
+    local out
+    out="$("${CLIENT_PIN[@]}" wrk -t "$THREADS" -c "$CONNS" -d "$duration" --latency "$@" "$BASE$path")"
+    echo "$out" >>"$WORK/wrk.log"
+    if grep -q "Non-2xx or 3xx responses" <<<"$out"; then
+        echo "non-2xx responses on $path:" >&2; echo "$out" >&2; return 1
+    fi
+    if grep -q "Socket errors" <<<"$out"; then
+        echo "warning: socket errors on $path" >&2; grep "Socket errors" <<<"$out" >&2
+    fi
+    local p50 p99
+    p50="$(awk '$1=="50%"{print $2}' <<<"$out")"
+    p99="$(awk '$1=="99%"{print $2}' <<<"$out")"
+    echo "   $path: $(awk '/^Requests\/sec/{print $2}' <<<"$out") req/s (p50 $p50, p99 $p99)" >&2
+    awk '/^Requests\/sec/{print $2}' <<<"$out"
+}
+
+bench() {
+    local path="$1"; shift
+    run_wrk "$path" "$WARMUP" "$@" >/dev/null   # warm-up, discarded
+    run_wrk "$path" "$DURATION" "$@"
+}
+
+echo "== wrk: $CONNS connections, $THREADS thread(s), ${WARMUP} warm-up + ${DURATION} each" >&2
+HEALTH="$(bench /healthz)"
+CAPS="$(bench /api/capabilities)"
+USER="$(bench /api/user -H "Authorization: token $TOKEN")"
+
+# Confirm the server is still fine and the token still works.
+curl -fsS -o /dev/null -H "Authorization: token $TOKEN" "$BASE/api/user"
+
+echo
+printf '%-22s %12s\n' "endpoint" "req/s"
+printf '%-22s %12.0f\n' "GET /healthz" "$HEALTH"
+printf '%-22s %12.0f\n' "GET /api/capabilities" "$CAPS"
+printf '%-22s %12.0f\n' "GET /api/user" "$USER"
+awk -v u="$USER" -v h="$HEALTH" -v c="$CAPS" 'BEGIN {
+    printf "ratio /api/user / /healthz          = %.2f\n", u / h
+    printf "ratio /api/user / /api/capabilities = %.2f (target >= 0.70: %s)\n", u / c, (u / c >= 0.70 ? "met" : "NOT met")
+}'

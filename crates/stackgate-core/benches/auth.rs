@@ -1,0 +1,196 @@
+//! Per-request cost of authentication and authorization.
+//!
+//! - `authenticate/cache_hit`: `Service::authenticate` with a warm cache (no database);
+//! - `authenticate/cache_miss`: the same call after `AuthCache::invalidate_all`, so every
+//!   iteration reloads the token, user and memberships from SQLite;
+//! - `authz/*`: the pure permission check for representative stack actions;
+//! - `token/*`: the offline format check and the SHA-256 hash of a value.
+//!
+//! Before measuring, [`assert_cache_hit_needs_no_database`] proves the "no database on a
+//! hit" claim directly: it warms a cache, closes the store's connection pools, and checks
+//! that a hit still succeeds while a miss fails.
+//!
+//! Run with `cargo bench -p stackgate-core --bench auth` (about 35 s).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use stackgate_core::authz::{self, Action, Actor, Facts, OrgPolicy, StackFacts};
+use stackgate_core::token::TokenValue;
+use stackgate_core::Service;
+use stackgate_store::{OrgRole, StackPermission};
+use stackgate_store_sqlite::SqliteStore;
+use tempfile::TempDir;
+use tokio::runtime::Runtime;
+
+/// A service over a fresh SQLite file, and the `Authorization` header of its admin.
+struct Fixture {
+    service: Service,
+    store: SqliteStore,
+    header: String,
+    _dir: TempDir,
+}
+
+async fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let store = SqliteStore::connect(&url).await.expect("open SQLite store");
+    let service = Service::new(Arc::new(store.clone()));
+    let created = service
+        .init_org("bench", "bench", "bench@example.com", "bench")
+        .await
+        .expect("init_org");
+    let header = format!("token {}", created.value.expose());
+    // First use writes `lastUsed` once; do it here, outside any measurement.
+    service
+        .authenticate(Some(&header), "127.0.0.1")
+        .await
+        .expect("first authentication");
+    Fixture {
+        service,
+        store,
+        header,
+        _dir: dir,
+    }
+}
+
+/// With the database closed, a cached token still verifies; once the cache is made
+/// stale, the same call fails because it has to reach the database.
+fn assert_cache_hit_needs_no_database(rt: &Runtime) {
+    rt.block_on(async {
+        let f = fixture().await;
+        f.service
+            .authenticate(Some(&f.header), "127.0.0.1")
+            .await
+            .expect("warm the cache");
+        f.store.close().await;
+        f.service
+            .authenticate(Some(&f.header), "127.0.0.1")
+            .await
+            .expect("a cache hit must not need the database (pools are closed)");
+        f.service.auth_cache().invalidate_all();
+        assert!(
+            f.service.authenticate(Some(&f.header), "127.0.0.1").await.is_err(),
+            "a cache miss with closed pools should fail: it must reach the database"
+        );
+    });
+}
+
+fn bench_authenticate(c: &mut Criterion) {
+    let rt = Runtime::new().expect("tokio runtime");
+    assert_cache_hit_needs_no_database(&rt);
+    let f = rt.block_on(fixture());
+    let service = &f.service;
+    let header = f.header.as_str();
+
+    let mut group = c.benchmark_group("authenticate");
+    group
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5))
+        .sample_size(60);
+    group.bench_function("cache_hit", |b| {
+        b.to_async(&rt).iter(|| async {
+            service
+                .authenticate(Some(header), "127.0.0.1")
+                .await
+                .expect("authenticate (hit)")
+        });
+    });
+    // `PerIteration`: the cache is invalidated right before *each* call. (With a larger
+    // batch criterion runs every setup first, so only the batch's first call would miss.)
+    group.bench_function("cache_miss", |b| {
+        b.to_async(&rt).iter_batched(
+            || service.auth_cache().invalidate_all(),
+            |()| async {
+                service
+                    .authenticate(Some(header), "127.0.0.1")
+                    .await
+                    .expect("authenticate (miss)")
+            },
+            BatchSize::PerIteration,
+        );
+    });
+    group.finish();
+}
+
+fn bench_authz(c: &mut Criterion) {
+    // A member user writing a stack through two team grants (the longest path through
+    // `stack_level`), and a member deleting a stack (two checks, policy flag refuses).
+    let member = Facts::new(
+        Actor::User {
+            role: Some(OrgRole::Member),
+        },
+        OrgPolicy::default(),
+    )
+    .with_stack(StackFacts {
+        team_grants: vec![StackPermission::Read, StackPermission::Write],
+        creator: false,
+    });
+    let admin_token = Facts::new(
+        Actor::OrgToken {
+            admin: true,
+            own_org: true,
+        },
+        OrgPolicy::default(),
+    )
+    .with_stack(StackFacts::default());
+
+    let mut group = c.benchmark_group("authz");
+    group
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(50);
+    group.bench_function("check/member_write_stack", |b| {
+        b.iter(|| {
+            authz::check(
+                std::hint::black_box(Action::WriteStack),
+                std::hint::black_box(&member),
+            )
+        });
+    });
+    group.bench_function("check/member_delete_stack_denied", |b| {
+        b.iter(|| {
+            authz::check(
+                std::hint::black_box(Action::DeleteStack),
+                std::hint::black_box(&member),
+            )
+        });
+    });
+    group.bench_function("check/admin_token_transfer_stack", |b| {
+        b.iter(|| {
+            authz::check(
+                std::hint::black_box(Action::TransferStack),
+                std::hint::black_box(&admin_token),
+            )
+        });
+    });
+    group.finish();
+}
+
+fn bench_token(c: &mut Criterion) {
+    let generated = TokenValue::generate();
+    let value = generated.expose().to_string();
+    let mut bad_check = value.clone();
+    let last = if value.ends_with('0') { "1" } else { "0" };
+    bad_check.replace_range(value.len() - 1.., last);
+
+    let mut group = c.benchmark_group("token");
+    group
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(50);
+    group.bench_function("parse/valid", |b| {
+        b.iter(|| TokenValue::parse(std::hint::black_box(&value)).expect("valid token"));
+    });
+    group.bench_function("parse/bad_check_digits", |b| {
+        b.iter(|| TokenValue::parse(std::hint::black_box(&bad_check)));
+    });
+    group.bench_function("hash", |b| {
+        b.iter(|| std::hint::black_box(&generated).hash());
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_authenticate, bench_authz, bench_token);
+criterion_main!(benches);
