@@ -86,11 +86,31 @@ curl -fsS -o /dev/null -H "Authorization: token $TOKEN" "$BASE/api/user" \
     || { echo "GET /api/user with the init token failed" >&2; exit 1; }
 
 # --- load -----------------------------------------------------------------------------
-# Prints requests/s of one wrk run; fails on socket errors or non-2xx answers.
+HZ="$(getconf CLK_TCK)"
+# CPU seconds (x HZ) of the whole machine (busy, not idle/iowait), the server process
+# (all its threads) and this shell's waited-for children (wrk).
+machine_busy() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9}' /proc/stat; }
+server_cpu() { awk '{print $14+$15}' "/proc/$SERVER_PID/stat"; }
+# `times` must run in this shell (not in a $(...) subshell, whose children are not wrk).
+children_cpu() {
+    times >"$WORK/times"
+    tail -n 1 "$WORK/times" | awk -v hz="$HZ" '{
+        s = 0
+        for (i = 1; i <= 2; i++) { split($i, p, "m"); sub("s", "", p[2]); s += p[1] * 60 + p[2] }
+        printf "%d\n", s * hz
+    }'
+}
+
+# Prints requests/s of one wrk run; fails on non-2xx answers. On stderr: latency and the
+# CPU used by the server, by wrk, and by anything else on the machine during the run
+# (a sizeable "other" means the figures are disturbed).
 run_wrk() {
     local path="$1" duration="$2"; shift 2
-    local out
+    local out m0 s0 c0 t0 m1 s1 c1 t1
+    m0="$(machine_busy)"; s0="$(server_cpu)"; children_cpu >"$WORK/c0"; t0="$(date +%s.%N)"
     out="$("${CLIENT_PIN[@]}" wrk -t "$THREADS" -c "$CONNS" -d "$duration" --latency "$@" "$BASE$path")"
+    m1="$(machine_busy)"; s1="$(server_cpu)"; children_cpu >"$WORK/c1"; t1="$(date +%s.%N)"
+    c0="$(cat "$WORK/c0")"; c1="$(cat "$WORK/c1")"
     echo "$out" >>"$WORK/wrk.log"
     if grep -q "Non-2xx or 3xx responses" <<<"$out"; then
         echo "non-2xx responses on $path:" >&2; echo "$out" >&2; return 1
@@ -98,16 +118,23 @@ run_wrk() {
     if grep -q "Socket errors" <<<"$out"; then
         echo "warning: socket errors on $path" >&2; grep "Socket errors" <<<"$out" >&2
     fi
-    local p50 p99
+    local rps p50 p99
+    rps="$(awk '/^Requests\/sec/{print $2}' <<<"$out")"
     p50="$(awk '$1=="50%"{print $2}' <<<"$out")"
     p99="$(awk '$1=="99%"{print $2}' <<<"$out")"
-    echo "   $path: $(awk '/^Requests\/sec/{print $2}' <<<"$out") req/s (p50 $p50, p99 $p99)" >&2
-    awk '/^Requests\/sec/{print $2}' <<<"$out"
+    awk -v path="$path" -v d="$duration" -v rps="$rps" -v p50="$p50" -v p99="$p99" -v hz="$HZ" \
+        -v wall="$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}')" \
+        -v m=$((m1 - m0)) -v s=$((s1 - s0)) -v c=$((c1 - c0)) 'BEGIN {
+        o = m - s - c; if (o < 0) o = 0
+        printf "   %-18s %-4s %9.0f req/s  p50 %-8s p99 %-8s CPU%% of wall: server %3.0f  wrk %3.0f  other %3.0f\n",
+            path, d, rps, p50, p99, 100*s/hz/wall, 100*c/hz/wall, 100*o/hz/wall
+    }' >&2
+    echo "$rps"
 }
 
 bench() {
     local path="$1"; shift
-    run_wrk "$path" "$WARMUP" "$@" >/dev/null   # warm-up, discarded
+    run_wrk "$path" "$WARMUP" "$@" >/dev/null   # warm-up, discarded (first line)
     run_wrk "$path" "$DURATION" "$@"
 }
 

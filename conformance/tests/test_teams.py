@@ -187,3 +187,28 @@ def test_admin_scope_token_team_membership_and_stacks(new_org, new_member, api_f
     assert not org.admin.orgs.get_team(org.name, "ops").stacks
     team_member(a, org.name, "ops", "remove", u.login)
     assert u.login not in _roles(org.admin.orgs.get_team(org.name, "ops"))
+
+
+def test_member_stack_permissions_explain_a_level(new_org, new_member):
+    org = new_org()
+    dev = new_member(org)
+    create_team(org.admin, org.name, "writers")
+    team_member(org.admin, org.name, "writers", "add", dev.login)
+    create_stack(org.admin, org.name, "app", "prod")
+    grant_team_stack(org.admin, org.name, "writers", "app", "prod", 102)
+
+    # The stack's creator (an admin) asks about the member.
+    p = org.admin.stacks.list_member_stack_permissions(org.name, dev.login, "app", "prod")
+    assert p.user_info.github_login == dev.login
+    assert p.organization_role == "member"
+    assert p.organization_default == 101
+    assert [(t.team.name, t.permission) for t in p.team_permissions] == [("writers", 102)]
+    assert p.explicit_permission == 0
+    mine = org.admin.stacks.list_member_stack_permissions(org.name, org.admin_login, "app", "prod")
+    assert mine.explicit_permission == 104
+
+    # A member may ask about themselves, not about others (that takes stack admin).
+    own = dev.api.stacks.list_member_stack_permissions(org.name, dev.login, "app", "prod")
+    assert own.team_permissions[0].permission == 102
+    expect_status(403, dev.api.stacks.list_member_stack_permissions,
+                  org.name, org.admin_login, "app", "prod")

@@ -71,7 +71,10 @@ fn assert_cache_hit_needs_no_database(rt: &Runtime) {
             .expect("a cache hit must not need the database (pools are closed)");
         f.service.auth_cache().invalidate_all();
         assert!(
-            f.service.authenticate(Some(&f.header), "127.0.0.1").await.is_err(),
+            f.service
+                .authenticate(Some(&f.header), "127.0.0.1")
+                .await
+                .is_err(),
             "a cache miss with closed pools should fail: it must reach the database"
         );
     });

@@ -93,6 +93,10 @@ pub const ROUTES: &[(&str, &str)] = &[
         "PATCH",
         "/api/console/stacks/{org}/{project}/{stack}/teams/{team}",
     ),
+    (
+        "GET",
+        "/api/console/orgs/{org}/members/{login}/stacks/{project}/{stack}",
+    ),
 ];
 
 /// The API router with default settings.
@@ -207,6 +211,10 @@ pub fn router_with(service: Service, config: ServerConfig) -> Router {
         .route(
             "/api/console/stacks/{org}/{project}/{stack}/teams/{team}",
             patch(stacks::set_stack_team),
+        )
+        .route(
+            "/api/console/orgs/{org}/members/{login}/stacks/{project}/{stack}",
+            get(stacks::member_stack_permissions),
         )
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)

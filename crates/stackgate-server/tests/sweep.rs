@@ -423,6 +423,17 @@ fn cases(app: &TestApp) -> BTreeMap<(&'static str, &'static str), Case> {
             STACK_PERM,
         ),
     );
+    add(
+        "GET",
+        "/api/console/orgs/{org}/members/{login}/stacks/{project}/{stack}",
+        // bob reads the stack (org default) but asking about another member takes stack admin.
+        refused(
+            "/api/console/orgs/acme/members/dave/stacks/proj/dev",
+            Who::Member,
+            None,
+            STACK_PERM,
+        ),
+    );
     m
 }
 

@@ -35,6 +35,7 @@ mod error;
 mod memberships;
 mod orgs;
 mod row;
+mod sessions;
 mod stacks;
 mod teams;
 mod tokens;

@@ -138,3 +138,14 @@ pub(crate) async fn touch(
         .map_err(db_err)?;
     Ok(())
 }
+
+pub(crate) async fn all(conn: &mut PgConnection) -> StoreResult<Vec<Token>> {
+    let sql = format!("SELECT {TOKEN_COLS} FROM tokens ORDER BY created, id");
+    sqlx::query(&sql)
+        .fetch_all(conn)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(token_from_row)
+        .collect()
+}

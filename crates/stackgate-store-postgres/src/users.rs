@@ -46,6 +46,17 @@ pub(crate) async fn by_id(conn: &mut PgConnection, id: &str) -> StoreResult<Opti
     user_where(conn, "u.id = $1", id).await
 }
 
+pub(crate) async fn all(conn: &mut PgConnection) -> StoreResult<Vec<User>> {
+    let sql = format!("SELECT {USER_COLS} FROM users u ORDER BY u.login");
+    sqlx::query(&sql)
+        .fetch_all(conn)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(user_from_row)
+        .collect()
+}
+
 pub(crate) async fn any(conn: &mut PgConnection) -> StoreResult<bool> {
     sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users)")
         .fetch_one(conn)

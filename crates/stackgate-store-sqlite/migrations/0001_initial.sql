@@ -4,6 +4,7 @@ CREATE TABLE users (
     login       TEXT NOT NULL UNIQUE,
     name        TEXT NOT NULL,
     email       TEXT NOT NULL,
+    password_hash TEXT,              -- argon2id PHC string; NULL: no console sign-in
     site_admin  INTEGER NOT NULL DEFAULT 0,
     created     INTEGER NOT NULL
 );
@@ -124,3 +125,15 @@ CREATE TABLE audit_heads (
     pruned_seq   INTEGER NOT NULL DEFAULT 0,   -- last pruned event (0: nothing pruned)
     pruned_hash  TEXT NOT NULL DEFAULT ''      -- its hash: the next event's prev_hash
 );
+
+-- Console sign-in sessions; only the SHA-256 of the cookie's session id is stored.
+CREATE TABLE sessions (
+    hash        TEXT PRIMARY KEY,
+    user_id     TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    csrf_token  TEXT NOT NULL,
+    created     INTEGER NOT NULL,
+    last_seen   INTEGER NOT NULL,
+    expires     INTEGER NOT NULL
+);
+CREATE INDEX sessions_user ON sessions(user_id);
+CREATE INDEX sessions_expires ON sessions(expires);

@@ -206,3 +206,25 @@ pub(crate) async fn last_seq_before(
     row.map(|r| Ok((get(&r, "seq")?, get(&r, "hash")?)))
         .transpose()
 }
+
+pub(crate) async fn set_head(
+    conn: &mut SqliteConnection,
+    org_id: &str,
+    head: &AuditHead,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO audit_heads (org_id, seq, hash, pruned_seq, pruned_hash) \
+         VALUES (?, ?, ?, ?, ?) ON CONFLICT (org_id) DO UPDATE SET \
+         seq = excluded.seq, hash = excluded.hash, pruned_seq = excluded.pruned_seq, \
+         pruned_hash = excluded.pruned_hash",
+    )
+    .bind(org_id)
+    .bind(head.seq)
+    .bind(&head.hash)
+    .bind(head.pruned_seq)
+    .bind(&head.pruned_hash)
+    .execute(conn)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}

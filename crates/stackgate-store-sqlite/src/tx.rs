@@ -7,12 +7,12 @@ use async_trait::async_trait;
 use sqlx::{Sqlite, SqliteConnection, Transaction};
 use stackgate_store::{
     AuditEvent, AuditHead, AuditQuery, ChainLink, Member, NewAuditEvent, Org, OrgCounts, OrgRole,
-    OrgSettings, Stack, StackFilter, StackPermission, StoreResult, Tags, Team, TeamRole, Timestamp,
-    Token, TokenOwner, Tx, User,
+    OrgSettings, Session, Stack, StackFilter, StackPermission, StoreResult, Tags, Team, TeamRole,
+    Timestamp, Token, TokenOwner, Tx, User,
 };
 
 use crate::error::db_err;
-use crate::{audit, memberships, orgs, stacks, teams, tokens, users};
+use crate::{audit, memberships, orgs, sessions, stacks, teams, tokens, users};
 
 /// A transaction on one pooled SQLite connection.
 pub struct SqliteTx {
@@ -41,6 +41,38 @@ impl Tx for SqliteTx {
     }
     async fn user_by_id(&mut self, id: &str) -> StoreResult<Option<User>> {
         users::by_id(self.conn(), id).await
+    }
+    async fn list_users(&mut self) -> StoreResult<Vec<User>> {
+        users::all(self.conn()).await
+    }
+    async fn password_hash(&mut self, user_id: &str) -> StoreResult<Option<String>> {
+        sessions::password_hash(self.conn(), user_id).await
+    }
+    async fn set_password_hash(&mut self, user_id: &str, hash: Option<&str>) -> StoreResult<()> {
+        sessions::set_password_hash(self.conn(), user_id, hash).await
+    }
+    async fn insert_session(&mut self, session: &Session) -> StoreResult<()> {
+        sessions::insert(self.conn(), session).await
+    }
+    async fn session_by_hash(&mut self, hash: &str) -> StoreResult<Option<Session>> {
+        sessions::by_hash(self.conn(), hash).await
+    }
+    async fn touch_session(
+        &mut self,
+        hash: &str,
+        last_seen: Timestamp,
+        expires: Timestamp,
+    ) -> StoreResult<()> {
+        sessions::touch(self.conn(), hash, last_seen, expires).await
+    }
+    async fn delete_session(&mut self, hash: &str) -> StoreResult<()> {
+        sessions::delete(self.conn(), hash).await
+    }
+    async fn delete_user_sessions(&mut self, user_id: &str) -> StoreResult<u64> {
+        sessions::delete_for_user(self.conn(), user_id).await
+    }
+    async fn delete_expired_sessions(&mut self, now: Timestamp) -> StoreResult<u64> {
+        sessions::delete_expired(self.conn(), now).await
     }
     async fn any_user(&mut self) -> StoreResult<bool> {
         users::any(self.conn()).await
@@ -220,6 +252,9 @@ impl Tx for SqliteTx {
     async fn mark_token_deleted(&mut self, token_id: &str, now: i64) -> StoreResult<()> {
         tokens::mark_deleted(self.conn(), token_id, now).await
     }
+    async fn all_tokens(&mut self) -> StoreResult<Vec<Token>> {
+        tokens::all(self.conn()).await
+    }
     async fn touch_token(&mut self, token_id: &str, last_used: i64) -> StoreResult<()> {
         tokens::touch(self.conn(), token_id, last_used).await
     }
@@ -256,6 +291,9 @@ impl Tx for SqliteTx {
         before: Timestamp,
     ) -> StoreResult<Option<(i64, String)>> {
         audit::last_seq_before(self.conn(), org_id, before).await
+    }
+    async fn set_audit_head(&mut self, org_id: &str, head: &AuditHead) -> StoreResult<()> {
+        audit::set_head(self.conn(), org_id, head).await
     }
     async fn list_orgs(&mut self) -> StoreResult<Vec<Org>> {
         orgs::all(self.conn()).await

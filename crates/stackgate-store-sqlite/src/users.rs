@@ -49,6 +49,17 @@ pub(crate) async fn by_id(conn: &mut SqliteConnection, id: &str) -> StoreResult<
     user_where(conn, "u.id = ?", id).await
 }
 
+pub(crate) async fn all(conn: &mut SqliteConnection) -> StoreResult<Vec<User>> {
+    let sql = format!("SELECT {USER_COLS} FROM users u ORDER BY u.login");
+    sqlx::query(&sql)
+        .fetch_all(conn)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(user_from_row)
+        .collect()
+}
+
 pub(crate) async fn any(conn: &mut SqliteConnection) -> StoreResult<bool> {
     let row: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM users LIMIT 1")
         .fetch_optional(conn)

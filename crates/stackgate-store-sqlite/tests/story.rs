@@ -154,7 +154,7 @@ async fn undecodable_rows_are_backend_errors() {
     let store = connect(&path).await;
     let pool = raw(&path).await;
     for sql in [
-        "INSERT INTO users VALUES ('u-1', 'one', 'One', 'one@example.com', 0, 1)",
+        "INSERT INTO users (id, login, name, email, site_admin, created) VALUES ('u-1', 'one', 'One', 'one@example.com', 0, 1)",
         "INSERT INTO orgs VALUES ('o-1', 'org', 1, '{\"membersCanCreateTeams\": false}')",
         "INSERT INTO orgs VALUES ('o-2', 'broken', 1, 'not json')",
         "INSERT INTO memberships VALUES ('o-1', 'u-1', 'overlord', 1)",

@@ -55,6 +55,25 @@ pub trait Tx: Send {
     async fn any_user(&mut self) -> StoreResult<bool>;
     async fn insert_user(&mut self, user: &User) -> StoreResult<()>;
     async fn set_site_admin(&mut self, user_id: &str, site_admin: bool) -> StoreResult<()>;
+    /// Every user, ordered by login.
+    async fn list_users(&mut self) -> StoreResult<Vec<User>>;
+    /// The user's password hash (PHC string), if a password is set. Kept out of [`User`]
+    /// so that it is never loaded where it is not needed.
+    async fn password_hash(&mut self, user_id: &str) -> StoreResult<Option<String>>;
+    async fn set_password_hash(&mut self, user_id: &str, hash: Option<&str>) -> StoreResult<()>;
+
+    // ---- console sessions
+    async fn insert_session(&mut self, session: &Session) -> StoreResult<()>;
+    async fn session_by_hash(&mut self, hash: &str) -> StoreResult<Option<Session>>;
+    async fn touch_session(
+        &mut self,
+        hash: &str,
+        last_seen: Timestamp,
+        expires: Timestamp,
+    ) -> StoreResult<()>;
+    async fn delete_session(&mut self, hash: &str) -> StoreResult<()>;
+    async fn delete_user_sessions(&mut self, user_id: &str) -> StoreResult<u64>;
+    async fn delete_expired_sessions(&mut self, now: Timestamp) -> StoreResult<u64>;
 
     // ---- organizations
     async fn org_by_name(&mut self, name: &str) -> StoreResult<Option<Org>>;
@@ -155,6 +174,8 @@ pub trait Tx: Send {
     async fn list_tokens(&mut self, owner: &TokenOwner) -> StoreResult<Vec<Token>>;
     async fn mark_token_deleted(&mut self, token_id: &str, now: i64) -> StoreResult<()>;
     async fn touch_token(&mut self, token_id: &str, last_used: i64) -> StoreResult<()>;
+    /// Every token, deleted ones included, oldest first (for copying an installation).
+    async fn all_tokens(&mut self) -> StoreResult<Vec<Token>>;
 
     // ---- audit
     /// The org's chain head. Backends with concurrent writers lock it for the rest of the
@@ -185,6 +206,8 @@ pub trait Tx: Send {
         org_id: &str,
         before: Timestamp,
     ) -> StoreResult<Option<(i64, String)>>;
+    /// Overwrites an org's chain head (for copying an installation with its pruned state).
+    async fn set_audit_head(&mut self, org_id: &str, head: &AuditHead) -> StoreResult<()>;
     /// Every org (for background jobs such as retention).
     async fn list_orgs(&mut self) -> StoreResult<Vec<Org>>;
 }

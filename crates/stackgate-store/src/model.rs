@@ -361,3 +361,16 @@ pub struct AuditQuery {
     pub token_id: Option<String>,
     pub limit: u32,
 }
+
+/// A console sign-in session. The session id itself is never stored, only its SHA-256.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Session {
+    /// SHA-256 hex of the session id held in the browser's cookie.
+    pub hash: String,
+    pub user_id: String,
+    /// The synchronizer token every form of this session must carry.
+    pub csrf_token: String,
+    pub created: Timestamp,
+    pub last_seen: Timestamp,
+    pub expires: Timestamp,
+}

@@ -22,7 +22,9 @@ use stackgate_store::{NewAuditEvent, Org, Store, TeamRole, TokenKind, Tx};
 pub use audit::{AuditExport, AuditPage, Verification, EXPORT_BATCH};
 pub use members::MemberPage;
 pub use orgs::{OrgSettingsUpdate, OrgView};
-pub use stacks::{CreateStack, StackListQuery, StackPage, StackTeam, TagChange};
+pub use stacks::{
+    CreateStack, MemberStackPermissions, StackListQuery, StackPage, StackTeam, TagChange,
+};
 pub use teams::{MemberAction, TeamUpdate, TeamView};
 pub use tokens::CreatedToken;
 pub use users::CurrentUser;
@@ -162,6 +164,8 @@ impl Service {
             }),
             source_ip,
         );
+        let ids: Vec<&str> = org_ids.iter().map(String::as_str).collect();
+        lock_chains(&mut *tx, &ids).await?;
         for org_id in org_ids {
             let desc = format!(
                 "authentication with {} token {} failed: {reason}",
@@ -341,6 +345,19 @@ async fn record(
     description: String,
 ) -> CoreResult<()> {
     append(tx, &audit_event(ctx, org_id, event, description)).await
+}
+
+/// Locks the audit chains of several orgs up front, always in org-id order, so that two
+/// transactions that write to the same orgs (a transfer each way, a personal token of a
+/// user in both) queue instead of deadlocking.
+async fn lock_chains(tx: &mut dyn Tx, org_ids: &[&str]) -> CoreResult<()> {
+    let mut ids = org_ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    for id in ids {
+        tx.audit_head(id).await?;
+    }
+    Ok(())
 }
 
 /// Appends an event at the head of its org's hash chain.

@@ -1,8 +1,8 @@
 //! Stacks: creation, reads, tags, team access, deletion and transfer.
 
-use stackgate_store::{Org, Stack, StackFilter, StackPermission, Tags, Team, Tx};
+use stackgate_store::{Org, OrgRole, Stack, StackFilter, StackPermission, Tags, Team, Tx, User};
 
-use super::{record, Service};
+use super::{lock_chains, record, Service};
 use crate::authz::{self, Action, Actor, Facts, StackFacts};
 use crate::catalog::EventType;
 use crate::error::{CoreError, CoreResult};
@@ -50,6 +50,17 @@ pub struct StackTeam {
     pub team: Team,
     pub permission: StackPermission,
     pub is_member: bool,
+}
+
+/// Where one member's level on one stack comes from (the console's permission view).
+pub struct MemberStackPermissions {
+    pub user: User,
+    pub role: OrgRole,
+    pub org_default: StackPermission,
+    /// The member's teams that hold a grant on the stack.
+    pub teams: Vec<(Team, StackPermission)>,
+    /// 104 (creator) when the member created the stack, else 0.
+    pub explicit: StackPermission,
 }
 
 /// How many stacks a listing examines per store round-trip while filtering by visibility.
@@ -549,6 +560,52 @@ impl Service {
         self.finish(ctx, r).await
     }
 
+    /// Why `login` holds the level it holds on a stack. Anyone who can read the stack may
+    /// ask about themselves; asking about another member takes stack admin.
+    pub async fn member_stack_permissions(
+        &self,
+        ctx: &Ctx,
+        org_name: &str,
+        login: &str,
+        project: &str,
+        stack_name: &str,
+    ) -> CoreResult<MemberStackPermissions> {
+        let r: CoreResult<_> = async {
+            let mut tx = self.store.read().await?;
+            let about_self = ctx.principal.user().is_some_and(|u| u.login == login);
+            let action = if about_self {
+                Action::ReadStack
+            } else {
+                Action::ManageStackTeams
+            };
+            let (org, stack, _) = self
+                .stack_guard(&mut *tx, ctx, org_name, project, stack_name, action)
+                .await?;
+            let (user, role) = self.member(&mut *tx, &org.id, org_name, login).await?;
+            let mine = tx.user_teams(&org.id, &user.id).await?;
+            let teams = tx
+                .stack_teams(&stack.id)
+                .await?
+                .into_iter()
+                .filter(|(t, _)| mine.iter().any(|(m, _)| m.id == t.id))
+                .collect();
+            let explicit = if stack.creator_user_id.as_deref() == Some(user.id.as_str()) {
+                StackPermission::Creator
+            } else {
+                StackPermission::None
+            };
+            Ok(MemberStackPermissions {
+                user,
+                role,
+                org_default: org.settings.default_stack_permission,
+                teams,
+                explicit,
+            })
+        }
+        .await;
+        self.finish(ctx, r).await
+    }
+
     /// Moves a stack to another org. Checks, in order: source visible (404), transfer
     /// allowed (403), destination open to the principal (404), name free there (409).
     pub async fn transfer_stack(
@@ -574,6 +631,7 @@ impl Service {
             let dest = self
                 .transfer_destination(&mut *tx, ctx, &org, to_org)
                 .await?;
+            lock_chains(&mut *tx, &[&org.id, &dest.id]).await?;
             self.move_one(&mut *tx, ctx, &org, &dest, &stack).await?;
             self.commit(tx).await
         }
@@ -618,6 +676,7 @@ impl Service {
             let dest = self
                 .transfer_destination(&mut *tx, ctx, &org, to_org)
                 .await?;
+            lock_chains(&mut *tx, &[&org.id, &dest.id]).await?;
             for stack in &stacks {
                 self.move_one(&mut *tx, ctx, &org, &dest, stack).await?;
             }

@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
-use stackgate_store::{Org, OrgRole, OrgSettings, Token, TokenKind, TokenOwner, User};
+use stackgate_store::{Org, OrgRole, OrgSettings, Token, TokenKind, TokenOwner, Tx, User};
 
 use super::tokens::{mint, CreatedToken};
-use super::{record, Service};
+use super::{lock_chains, record, Service};
 use crate::auth::CachedAuth;
 use crate::authz::{self, Action, Actor, Facts, OrgPolicy};
 use crate::catalog::EventType;
@@ -68,7 +68,7 @@ impl Service {
             expires,
         )
         .await?;
-        for (org, _) in tx.user_memberships(&user.id).await? {
+        for org in user_orgs_locked(&mut *tx, &user.id).await? {
             let desc = format!(
                 "personal token {} created by {} (expires {})",
                 created.token.id,
@@ -101,7 +101,7 @@ impl Service {
             })
             .ok_or_else(|| CoreError::not_found(format!("token '{token_id}' not found")))?;
         tx.mark_token_deleted(&token.id, now()).await?;
-        for (org, _) in tx.user_memberships(&user.id).await? {
+        for org in user_orgs_locked(&mut *tx, &user.id).await? {
             let desc = format!("personal token {} of {} deleted", token.id, user.login);
             record(
                 &mut *tx,
@@ -280,6 +280,19 @@ impl Service {
         self.commit(tx).await?;
         Ok(created)
     }
+}
+
+/// The user's orgs with their audit chains locked (in the global order).
+async fn user_orgs_locked(tx: &mut dyn Tx, user_id: &str) -> CoreResult<Vec<Org>> {
+    let orgs: Vec<Org> = tx
+        .user_memberships(user_id)
+        .await?
+        .into_iter()
+        .map(|(o, _)| o)
+        .collect();
+    let ids: Vec<&str> = orgs.iter().map(|o| o.id.as_str()).collect();
+    lock_chains(tx, &ids).await?;
+    Ok(orgs)
 }
 
 fn actor_kind(ctx: &Ctx) -> Actor {

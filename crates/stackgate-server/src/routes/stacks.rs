@@ -216,3 +216,28 @@ pub async fn transfer_all(
         .await?;
     Ok(Json(json!(format!("transferred {moved} stacks"))))
 }
+
+/// `GET /api/console/orgs/{org}/members/{login}/stacks/{project}/{stack}`: where a
+/// member's level on a stack comes from.
+pub async fn member_stack_permissions(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path((org, login, project, stack)): Path<(String, String, String, String)>,
+) -> ApiResult<Json<Value>> {
+    let p = s
+        .service
+        .member_stack_permissions(&auth.ctx, &org, &login, &project, &stack)
+        .await?;
+    let teams: Vec<Value> = p
+        .teams
+        .iter()
+        .map(|(t, perm)| json!({"team": wire::team_summary(t, None), "permission": perm.code()}))
+        .collect();
+    Ok(Json(json!({
+        "userInfo": wire::user_info(&p.user),
+        "organizationRole": p.role.as_str(),
+        "organizationDefault": p.org_default.code(),
+        "teamPermissions": teams,
+        "explicitPermission": p.explicit.code(),
+    })))
+}

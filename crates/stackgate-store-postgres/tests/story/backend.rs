@@ -59,7 +59,7 @@ async fn replicas_starting_together_migrate_once() {
     };
     let handles: Vec<_> = (0..4)
         .map(|_| {
-            let (url, schema) = (db.base_url.clone(), db.schema.clone());
+            let (url, schema) = (db.tagged_base_url(), db.schema.clone());
             tokio::spawn(async move { PostgresStore::connect_in_schema(&url, &schema).await })
         })
         .collect();
@@ -235,7 +235,7 @@ async fn undecodable_rows_are_backend_errors() {
     let store = db.store().await;
     let raw = db.raw().await;
     for sql in [
-        "INSERT INTO users VALUES ('u-1', 'one', 'One', 'one@example.com', false, 1)",
+        "INSERT INTO users (id, login, name, email, site_admin, created) VALUES ('u-1', 'one', 'One', 'one@example.com', false, 1)",
         "INSERT INTO orgs VALUES ('o-1', 'org', 1, '{\"membersCanCreateTeams\": false}')",
         "INSERT INTO orgs VALUES ('o-2', 'broken', 1, '{\"defaultStackPermission\": 7}')",
         "INSERT INTO memberships VALUES ('o-1', 'u-1', 'overlord', 1)",

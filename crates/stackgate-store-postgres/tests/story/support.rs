@@ -6,6 +6,11 @@
 //! `search_path` (through [`PostgresStore::url_with_schema`]), so the migrations create
 //! every table inside it. Dropping the [`TestSchema`] drops the schema, also when the
 //! test panicked (best effort: a failure there is printed, not raised).
+//!
+//! Every connection a test opens carries the schema name as its `application_name`, so
+//! the drop can end them first: a pool's last connections are returned (and their
+//! transactions rolled back) by tasks of the test's runtime, which may not have run
+//! when the test returns, and an open transaction would block `DROP SCHEMA`.
 
 use sqlx::postgres::{PgConnection, PgPool};
 use sqlx::{Connection, Executor};
@@ -44,9 +49,22 @@ impl TestSchema {
         Some(TestSchema { base_url, schema })
     }
 
+    /// The database URL without a schema, tagged with this test's `application_name`.
+    pub fn tagged_base_url(&self) -> String {
+        let separator = if self.base_url.contains('?') {
+            '&'
+        } else {
+            '?'
+        };
+        format!(
+            "{}{separator}application_name={}",
+            self.base_url, self.schema
+        )
+    }
+
     /// The URL that points a store (or a server process) at this schema.
     pub fn url(&self) -> String {
-        PostgresStore::url_with_schema(&self.base_url, &self.schema).expect("schema url")
+        PostgresStore::url_with_schema(&self.tagged_base_url(), &self.schema).expect("schema url")
     }
 
     /// A new store on the schema: each call is a separate pool, like another replica.
@@ -71,8 +89,8 @@ impl TestSchema {
 impl Drop for TestSchema {
     fn drop(&mut self) {
         // Drop runs inside the test's runtime, which cannot be blocked on: do the async
-        // work on a thread with a runtime of its own. A lock timeout keeps a transaction
-        // left open by a panicking test from hanging the drop.
+        // work on a thread with a runtime of its own. The test's sessions are ended first;
+        // a lock timeout keeps anything else from hanging the drop.
         let base_url = self.base_url.clone();
         let schema = self.schema.clone();
         let dropped = std::thread::spawn(move || {
@@ -87,6 +105,14 @@ impl Drop for TestSchema {
                 conn.execute("SET lock_timeout = '5s'")
                     .await
                     .map_err(|e| e.to_string())?;
+                sqlx::query(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                     WHERE application_name = $1 AND pid <> pg_backend_pid()",
+                )
+                .bind(&schema)
+                .execute(&mut conn)
+                .await
+                .map_err(|e| e.to_string())?;
                 conn.execute(format!("DROP SCHEMA IF EXISTS {schema} CASCADE").as_str())
                     .await
                     .map_err(|e| e.to_string())?;

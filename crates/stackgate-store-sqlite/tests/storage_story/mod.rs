@@ -13,6 +13,7 @@
 
 mod audit;
 mod people;
+mod sessions;
 mod stacks;
 mod teams;
 mod tokens;
@@ -33,6 +34,8 @@ pub async fn run_story(store: &dyn Store) {
     stacks::grants_and_moves(store).await;
     tokens::tokens(store).await;
     audit::audit(store).await;
+    sessions::sessions_and_passwords(store).await;
+    sessions::whole_installation(store).await;
 }
 
 /// Two independent handles on one database (two processes' worth): each sees what the

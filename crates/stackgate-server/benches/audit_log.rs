@@ -1,0 +1,641 @@
+//! The audit log at scale: one org with 1,000,000 events, read through the router.
+//!
+//! Measures, with an admin's token and `oneshot` requests (no network):
+//! - `newest_page`: `GET /api/orgs/{org}/auditlogs/v2?pageSize=100`;
+//! - `deep_page`: the page after `continuationToken` = event 500,001 (events 500,000 down);
+//! - `filter_*`: the newest page of an `eventFilter` matching ~5 % (`member-added`), ~0.1 %
+//!   (`stack-transferred-to-organization`) and both ids at once;
+//! - `export`: a full CSV export, body streamed and counted, never kept: wall time, and the
+//!   RSS growth while streaming (VmRSS sampled per chunk, and VmHWM) for 100,000 and for
+//!   1,000,000 events. Each export runs in a child process of this binary, so that the
+//!   allocator's state left by one measurement cannot hide or inflate the other.
+//!
+//! Targets (2 cores): each page under 10 ms median; the 1M export under 5 s, with memory
+//! that does not grow with the number of events.
+//!
+//! The database is filled once through the store's `Tx` API (`audit_head`, then
+//! `chain::next_link` + `insert_audit` per event, 10,000 events per transaction, so every
+//! event carries a valid chain link) with a mix of 22 event ids, 8 users, their personal
+//! tokens, 3 org tokens and 2 team tokens. It lives in `target/bench-data/` and is reused
+//! when it already holds the events (a fill that was interrupted resumes where it
+//! stopped); the fill time of the run that built it is kept beside it.
+//!
+//!   cargo bench -p stackgate-server --bench audit_log
+//!
+//! Under `cargo test --benches` (no `--bench` flag) the same code runs once on a small
+//! temporary database as a smoke test.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{header, Request};
+use axum::Router;
+use criterion::Criterion;
+use http_body_util::BodyExt;
+use serde_json::Value;
+use stackgate_core::catalog::EventType;
+use stackgate_core::chain;
+use stackgate_core::Service;
+use stackgate_store::{AuditActor, NewAuditEvent, Store};
+use stackgate_store_sqlite::SqliteStore;
+use tokio::runtime::Runtime;
+use tower::ServiceExt;
+
+const BIG_ORG: &str = "bench-1m";
+const SMALL_ORG: &str = "bench-100k";
+const ADMIN: &str = "auditbench";
+/// Events per fill transaction.
+const BATCH: i64 = 10_000;
+/// Event `seq` is at `BASE_TS + 30 * seq` (1M events span ~347 days).
+const BASE_TS: i64 = 1_735_689_600;
+const COMMON: &str = "member-added";
+const RARE: &str = "stack-transferred-to-organization";
+/// Set in the environment of the child process that runs one export.
+const CHILD_ENV: &str = "STACKGATE_AUDIT_BENCH_EXPORT_ORG";
+const DB_ENV: &str = "STACKGATE_AUDIT_BENCH_DB";
+
+/// Event ids with their weight in 1/10,000.
+const MIX: [(&str, u64); 22] = [
+    ("stack-tags-changed", 2_400),
+    ("stack-created", 1_200),
+    ("team-updated", 1_000),
+    ("stack-team-permission-changed", 800),
+    ("stack-deleted", 600),
+    ("auth-failure-stack-permission", 600),
+    (COMMON, 500),
+    ("user-login-failed", 450),
+    ("auth-failure-organization-role", 400),
+    ("personal-token-created", 350),
+    ("team-token-created", 300),
+    ("organization-token-created", 250),
+    ("member-role-changed", 250),
+    ("personal-token-deleted", 200),
+    ("team-token-deleted", 150),
+    ("organization-token-deleted", 150),
+    ("team-created", 130),
+    ("member-removed", 120),
+    ("organization-settings-changed", 70),
+    ("team-deleted", 40),
+    ("audit-log-exported", 30),
+    (RARE, 10),
+];
+
+const USERS: [(&str, &str); 8] = [
+    ("alice", "Alice Archer"),
+    ("bob", "Bob Baker"),
+    ("carol", "Carol Chen"),
+    ("dave", "Dave Diaz"),
+    ("erin", "Erin Evans"),
+    ("frank", "Frank Fischer"),
+    ("gina", "Gina García"),
+    ("hugo", "Hugo Hoffmann"),
+];
+const ORG_TOKENS: [&str; 3] = ["ci-deploy", "ci-audit", "terraform"];
+const TEAM_TOKENS: [(&str, &str, &str); 2] = [
+    ("platform", "Platform", "platform-ci"),
+    ("data", "Data Engineering", "data-ci"),
+];
+
+// ---------------------------------------------------------------------------------------
+// Synthetic events
+
+fn splitmix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn token_id(kind: u64, n: u64) -> String {
+    format!("{kind:08x}-0000-4000-8000-{n:012x}")
+}
+
+/// The event at `seq` of `org`: deterministic, so a resumed fill writes the same log.
+fn synthetic(org_id: &str, org: &str, seq: i64) -> NewAuditEvent {
+    let r = splitmix(seq.unsigned_abs() ^ 0xA0D1_7000);
+    let pick = r % 10_000;
+    let mut acc = 0;
+    let mut id = MIX[0].0;
+    for (e, w) in MIX {
+        acc += w;
+        if pick < acc {
+            id = e;
+            break;
+        }
+    }
+    let info = EventType::from_id(id)
+        .expect("every id of MIX is in the catalogue")
+        .info();
+    let who = (r >> 14) % 100;
+    let actor = if who < 70 {
+        let u = (r >> 21) % 8;
+        let (login, name) = USERS[u as usize];
+        AuditActor {
+            login: login.into(),
+            name: name.into(),
+            email: format!("{login}@example.com"),
+            token_id: Some(token_id(u + 1, (r >> 24) % 2)),
+            token_name: Some(String::new()),
+        }
+    } else if who < 90 {
+        let t = (r >> 21) % 3;
+        AuditActor {
+            login: org.into(),
+            name: org.into(),
+            email: String::new(),
+            token_id: Some(token_id(0x100, t)),
+            token_name: Some(ORG_TOKENS[t as usize].into()),
+        }
+    } else {
+        let t = (r >> 21) % 2;
+        let (team, display, name) = TEAM_TOKENS[t as usize];
+        AuditActor {
+            login: team.into(),
+            name: display.into(),
+            email: String::new(),
+            token_id: Some(token_id(0x200, t)),
+            token_name: Some(name.into()),
+        }
+    };
+    let description = format!(
+        "{}: stack '{org}/proj-{:02}/stack-{:03}' by {} (change {seq})",
+        info.display_name,
+        (r >> 32) % 40,
+        (r >> 40) % 500,
+        actor.login
+    );
+    NewAuditEvent {
+        org_id: org_id.to_string(),
+        timestamp: BASE_TS + 30 * seq,
+        event: id.to_string(),
+        description,
+        actor,
+        source_ip: format!(
+            "10.{}.{}.{}",
+            (r >> 48) % 4,
+            (r >> 50) % 256,
+            (r >> 58) % 60 + 1
+        ),
+        req_org_admin: info.requires_org_admin,
+        req_stack_admin: info.requires_stack_admin,
+        auth_failure: info.authentication_failure,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The database
+
+struct Fixture {
+    service: Service,
+    router: Router,
+    /// `Authorization` header of the orgs' admin.
+    auth: String,
+    db: PathBuf,
+    /// Events in each org when measuring starts.
+    big_events: i64,
+    small_events: i64,
+    fill: String,
+}
+
+fn runtime() -> Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
+fn default_db() -> PathBuf {
+    if let Some(p) = std::env::var_os(DB_ENV) {
+        return PathBuf::from(p);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    target.join("bench-data").join("audit-log-1m.db")
+}
+
+async fn open(db: &Path) -> (Service, SqliteStore) {
+    let url = format!("sqlite://{}", db.display());
+    let store = SqliteStore::connect(&url)
+        .await
+        .expect("open the benchmark database");
+    (Service::new(Arc::new(store.clone())), store)
+}
+
+/// Number of events (head `seq`) of `org`, or `None` when the org does not exist.
+async fn head_seq(store: &SqliteStore, org: &str) -> Option<i64> {
+    let mut tx = store.read().await.expect("read");
+    let org = tx.org_by_name(org).await.expect("org by name")?;
+    Some(tx.audit_head(&org.id).await.expect("audit head").seq)
+}
+
+/// Brings `org` up to `events` events; returns how many were written.
+async fn fill(service: &Service, store: &SqliteStore, org: &str, events: i64) -> i64 {
+    if head_seq(store, org).await.is_none() {
+        service
+            .init_org(org, ADMIN, "auditbench@example.com", "127.0.0.1")
+            .await
+            .expect("init the benchmark org");
+    }
+    let mut written = 0;
+    let started = Instant::now();
+    loop {
+        let mut tx = store.begin().await.expect("begin");
+        let org_row = tx
+            .org_by_name(org)
+            .await
+            .expect("org by name")
+            .expect("the org exists");
+        let mut head = tx.audit_head(&org_row.id).await.expect("audit head");
+        if head.seq >= events {
+            break;
+        }
+        let end = (head.seq + BATCH).min(events);
+        written += end - head.seq;
+        for seq in head.seq + 1..=end {
+            let e = synthetic(&org_row.id, org, seq);
+            let link = chain::next_link(&head, &e);
+            tx.insert_audit(&e, &link).await.expect("insert an event");
+            head.seq = link.seq;
+            head.hash = link.hash;
+        }
+        tx.commit().await.expect("commit a batch");
+        if end % 100_000 == 0 || end == events {
+            eprintln!(
+                "  {org}: {end} events ({:.0} s)",
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    written
+}
+
+async fn admin_header(service: &Service, store: &SqliteStore) -> String {
+    let user = store
+        .read()
+        .await
+        .expect("read")
+        .user_by_login(ADMIN)
+        .await
+        .expect("user by login")
+        .expect("the admin exists");
+    // A fresh token each run: values are stored hashed only. Issuing one writes no event.
+    let created = service
+        .issue_user_token(&user, "audit_log benchmark")
+        .await
+        .expect("issue a token");
+    format!("token {}", created.value.expose())
+}
+
+async fn prepare(db: PathBuf, big: i64, small: i64) -> Fixture {
+    if let Some(dir) = db.parent() {
+        std::fs::create_dir_all(dir).expect("create the benchmark data directory");
+    }
+    let (service, store) = open(&db).await;
+    let note = db.with_extension("fill.txt");
+    let mut fill_report = std::fs::read_to_string(&note).unwrap_or_default();
+    let mut missing = false;
+    for (org, n) in [(BIG_ORG, big), (SMALL_ORG, small)] {
+        missing |= head_seq(&store, org).await.is_none_or(|s| s < n);
+    }
+    if missing {
+        eprintln!("filling {} (once; reused by later runs)", db.display());
+        let started = Instant::now();
+        let mut written = 0;
+        for (org, n) in [(BIG_ORG, big), (SMALL_ORG, small)] {
+            written += fill(&service, &store, org, n).await;
+        }
+        let secs = started.elapsed().as_secs_f64();
+        fill_report = format!(
+            "fill: {written} events in {secs:.1} s ({:.0} events/s), {BATCH} per transaction\n",
+            written as f64 / secs
+        );
+        std::fs::write(&note, &fill_report).expect("write the fill note");
+    }
+    let auth = admin_header(&service, &store).await;
+    let router = stackgate_server::router(service.clone());
+    let big_events = head_seq(&store, BIG_ORG).await.expect("big org");
+    let small_events = head_seq(&store, SMALL_ORG).await.expect("small org");
+    Fixture {
+        service,
+        router,
+        auth,
+        db,
+        big_events,
+        small_events,
+        fill: fill_report.trim().to_string(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Requests
+
+fn request(auth: &str, path: &str) -> Request<Body> {
+    Request::builder()
+        .uri(path)
+        .header(header::AUTHORIZATION, auth)
+        .body(Body::empty())
+        .expect("a valid request")
+}
+
+/// GETs a JSON page; returns the number of events and the continuation token.
+async fn page(router: &Router, auth: &str, path: &str) -> (usize, Option<String>) {
+    let resp = router
+        .clone()
+        .oneshot(request(auth, path))
+        .await
+        .expect("the router is infallible");
+    let status = resp.status();
+    let bytes = resp
+        .into_body()
+        .collect()
+        .await
+        .expect("read the body")
+        .to_bytes();
+    assert!(
+        status.is_success(),
+        "{path}: {status} {}",
+        String::from_utf8_lossy(&bytes)
+    );
+    let v: Value = serde_json::from_slice(&bytes).expect("a JSON page");
+    let n = v["auditLogEvents"].as_array().map_or(0, Vec::len);
+    (n, v["continuationToken"].as_str().map(str::to_string))
+}
+
+/// The measured pages: (criterion id, path).
+fn pages(big_events: i64) -> Vec<(&'static str, String)> {
+    let base = format!("/api/orgs/{BIG_ORG}/auditlogs/v2?pageSize=100");
+    vec![
+        ("newest_page", base.clone()),
+        (
+            "deep_page_at_half",
+            format!("{base}&continuationToken={}", big_events / 2 + 1),
+        ),
+        ("filter_5pct", format!("{base}&eventFilter={COMMON}")),
+        ("filter_0.1pct", format!("{base}&eventFilter={RARE}")),
+        (
+            "filter_two_ids",
+            format!("{base}&eventFilter={COMMON},{RARE}"),
+        ),
+    ]
+}
+
+/// Each measured page answers 100 events (and the deep one starts where it should).
+async fn check_pages(fx: &Fixture) {
+    for (name, path) in pages(fx.big_events) {
+        let (n, next) = page(&fx.router, &fx.auth, &path).await;
+        assert_eq!(n, 100, "{name}: {path}");
+        if name == "deep_page_at_half" {
+            let want = fx.big_events / 2 + 1 - 100;
+            assert_eq!(next, Some(want.to_string()), "{name}");
+        }
+    }
+}
+
+fn bench_pages(c: &mut Criterion, rt: &Runtime, fx: &Fixture) {
+    let mut g = c.benchmark_group("audit_log_1m");
+    for (name, path) in pages(fx.big_events) {
+        g.bench_function(name, |b| {
+            b.to_async(rt).iter(|| page(&fx.router, &fx.auth, &path));
+        });
+    }
+    g.finish();
+}
+
+// ---------------------------------------------------------------------------------------
+// Export: time and memory
+
+/// A field of `/proc/self/status` in kB (0 where there is no procfs).
+fn proc_status_kb(key: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(key))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+#[derive(Debug, Default)]
+struct ExportRun {
+    secs: f64,
+    bytes: u64,
+    rows: u64,
+    rss_before_kb: u64,
+    rss_peak_kb: u64,
+    hwm_before_kb: u64,
+    hwm_after_kb: u64,
+}
+
+impl ExportRun {
+    fn line(&self, org: &str) -> String {
+        format!(
+            "AUDIT_EXPORT org={org} secs={:.3} bytes={} rows={} rss_before_kb={} rss_peak_kb={} hwm_before_kb={} hwm_after_kb={}",
+            self.secs,
+            self.bytes,
+            self.rows,
+            self.rss_before_kb,
+            self.rss_peak_kb,
+            self.hwm_before_kb,
+            self.hwm_after_kb
+        )
+    }
+
+    fn parse(line: &str) -> Option<(String, ExportRun)> {
+        let rest = line.strip_prefix("AUDIT_EXPORT ")?;
+        let mut org = String::new();
+        let mut run = ExportRun::default();
+        for kv in rest.split_whitespace() {
+            let (k, v) = kv.split_once('=')?;
+            match k {
+                "org" => org = v.to_string(),
+                "secs" => run.secs = v.parse().ok()?,
+                "bytes" => run.bytes = v.parse().ok()?,
+                "rows" => run.rows = v.parse().ok()?,
+                "rss_before_kb" => run.rss_before_kb = v.parse().ok()?,
+                "rss_peak_kb" => run.rss_peak_kb = v.parse().ok()?,
+                "hwm_before_kb" => run.hwm_before_kb = v.parse().ok()?,
+                "hwm_after_kb" => run.hwm_after_kb = v.parse().ok()?,
+                _ => return None,
+            }
+        }
+        Some((org, run))
+    }
+}
+
+/// Streams a full CSV export of `org`, counting bytes and rows, sampling VmRSS per chunk.
+async fn export_once(router: &Router, auth: &str, org: &str) -> ExportRun {
+    let path = format!("/api/orgs/{org}/auditlogs/v2/export?format=csv");
+    let mut run = ExportRun {
+        rss_before_kb: proc_status_kb("VmRSS:"),
+        hwm_before_kb: proc_status_kb("VmHWM:"),
+        ..ExportRun::default()
+    };
+    run.rss_peak_kb = run.rss_before_kb;
+    let started = Instant::now();
+    let resp = router
+        .clone()
+        .oneshot(request(auth, &path))
+        .await
+        .expect("the router is infallible");
+    assert!(resp.status().is_success(), "{path}: {}", resp.status());
+    let mut body = resp.into_body();
+    let mut newlines = 0u64;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.expect("an export chunk");
+        if let Some(data) = frame.data_ref() {
+            run.bytes += data.len() as u64;
+            newlines += data.iter().filter(|b| **b == b'\n').count() as u64;
+        }
+        run.rss_peak_kb = run.rss_peak_kb.max(proc_status_kb("VmRSS:"));
+    }
+    run.secs = started.elapsed().as_secs_f64();
+    run.hwm_after_kb = proc_status_kb("VmHWM:");
+    // Descriptions hold no line breaks: one line per event, plus the header.
+    run.rows = newlines.saturating_sub(1);
+    run
+}
+
+/// Child process: two exports of one org, one result line each on stdout.
+fn export_child(org: &str) {
+    let rt = runtime();
+    rt.block_on(async {
+        let (service, store) = open(&default_db()).await;
+        let auth = admin_header(&service, &store).await;
+        let router = stackgate_server::router(service);
+        // Warm the token cache and the connections outside the measurement.
+        page(
+            &router,
+            &auth,
+            &format!("/api/orgs/{org}/auditlogs/v2?pageSize=1"),
+        )
+        .await;
+        for _ in 0..2 {
+            println!("{}", export_once(&router, &auth, org).await.line(org));
+        }
+    });
+}
+
+/// Runs [`export_child`] for `org` in a fresh process of this binary.
+fn export_in_child(db: &Path, org: &str) -> Vec<ExportRun> {
+    let exe = std::env::current_exe().expect("the benchmark binary");
+    let out = std::process::Command::new(exe)
+        .env(CHILD_ENV, org)
+        .env(DB_ENV, db)
+        .output()
+        .expect("run the export child");
+    assert!(
+        out.status.success(),
+        "export child for {org} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(ExportRun::parse)
+        .map(|(_, run)| run)
+        .collect()
+}
+
+fn mib(kb: u64) -> f64 {
+    kb as f64 / 1024.0
+}
+
+fn report_exports(fx: &Fixture, runs: &[(&str, i64, Vec<ExportRun>)]) {
+    println!();
+    println!("CSV export (each in a fresh process; two runs, the second with a warm page cache):");
+    for (org, events, list) in runs {
+        for (i, r) in list.iter().enumerate() {
+            // The export writes its own audit-log-exported event first: it is in the file.
+            assert!(
+                r.rows as i64 > *events + i as i64,
+                "{org}: {} rows for {events} events",
+                r.rows
+            );
+            println!(
+                "  {org:>10} run {}: {:>9} rows {:>7.1} MiB in {:>6.2} s ({:>4.0} MiB/s) | RSS before {:>6.1} MiB, peak while streaming +{:>5.1} MiB, VmHWM {:>6.1} -> {:>6.1} MiB",
+                i + 1,
+                r.rows,
+                mib(r.bytes / 1024),
+                r.secs,
+                mib(r.bytes / 1024) / r.secs,
+                mib(r.rss_before_kb),
+                mib(r.rss_peak_kb.saturating_sub(r.rss_before_kb)),
+                mib(r.hwm_before_kb),
+                mib(r.hwm_after_kb),
+            );
+        }
+    }
+    println!(
+        "database: {} ({:.0} MiB)",
+        fx.db.display(),
+        file_mib(&fx.db)
+    );
+}
+
+fn file_mib(p: &Path) -> f64 {
+    std::fs::metadata(p).map_or(0.0, |m| m.len() as f64 / 1_048_576.0)
+}
+
+// ---------------------------------------------------------------------------------------
+// Entry points
+
+/// `cargo test --benches`: the whole path once, on a small temporary database.
+fn smoke() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let rt = runtime();
+    rt.block_on(async {
+        let fx = prepare(dir.path().join("smoke.db"), 3_000, 500).await;
+        check_pages(&fx).await;
+        let run = export_once(&fx.router, &fx.auth, BIG_ORG).await;
+        assert!(run.rows as i64 > fx.big_events, "{run:?}");
+        let verified = fx
+            .service
+            .verify_audit_as_operator(BIG_ORG)
+            .await
+            .expect("verify");
+        assert!(verified.broken.is_none(), "{verified:?}");
+        eprintln!("audit_log smoke test: ok ({})", fx.fill);
+    });
+}
+
+fn main() {
+    if let Ok(org) = std::env::var(CHILD_ENV) {
+        export_child(&org);
+        return;
+    }
+    if !std::env::args().any(|a| a == "--bench") {
+        smoke();
+        return;
+    }
+    let rt = runtime();
+    let fx = rt.block_on(async {
+        let fx = prepare(default_db(), 1_000_000, 100_000).await;
+        check_pages(&fx).await;
+        fx
+    });
+    println!(
+        "audit_log: {} events in {BIG_ORG}, {} in {SMALL_ORG}; {}",
+        fx.big_events, fx.small_events, fx.fill
+    );
+    let mut c = Criterion::default()
+        .sample_size(50)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4))
+        .configure_from_args();
+    bench_pages(&mut c, &rt, &fx);
+    c.final_summary();
+
+    let runs = vec![
+        (
+            SMALL_ORG,
+            fx.small_events,
+            export_in_child(&fx.db, SMALL_ORG),
+        ),
+        (BIG_ORG, fx.big_events, export_in_child(&fx.db, BIG_ORG)),
+    ];
+    report_exports(&fx, &runs);
+}
