@@ -12,7 +12,7 @@ use ipnet::IpNet;
 use stackgate_core::Service;
 use stackgate_server::ServerConfig;
 use stackgate_store::Store;
-use stackgate_store_postgres::PostgresStore;
+use stackgate_store_postgres::{PgPoolConfig, PostgresStore};
 use stackgate_store_sqlite::SqliteStore;
 
 /// stackgate: self-hosted access management that speaks the Pulumi Cloud REST API.
@@ -34,6 +34,21 @@ struct DbArgs {
         default_value = "sqlite://stackgate.db"
     )]
     database: String,
+    #[command(flatten)]
+    pool: PoolArgs,
+}
+
+/// Connection pool sizing (PostgreSQL; for SQLite, the size of the read pool).
+#[derive(Args, Clone)]
+struct PoolArgs {
+    /// Most database connections this process holds open at once (default: 10 for
+    /// PostgreSQL, 4 readers plus the one writer for SQLite).
+    #[arg(long, env = "STACKGATE_DB_MAX_CONNECTIONS")]
+    db_max_connections: Option<u32>,
+    /// Seconds a request waits for a free database connection (and, when the database is
+    /// unreachable, for a new one) before it fails.
+    #[arg(long, env = "STACKGATE_DB_ACQUIRE_TIMEOUT", default_value_t = 10)]
+    db_acquire_timeout: u64,
 }
 
 #[derive(Subcommand)]
@@ -50,6 +65,10 @@ enum Command {
         /// Seconds between applications of the orgs' audit-log retention settings.
         #[arg(long, env = "STACKGATE_AUDIT_PRUNE_INTERVAL", default_value_t = 3600)]
         audit_prune_interval: u64,
+        /// Always mark the console's session cookie `Secure`. Without it the cookie is
+        /// `Secure` only when a trusted proxy says `X-Forwarded-Proto: https`.
+        #[arg(long, env = "STACKGATE_SECURE_COOKIES")]
+        secure_cookies: bool,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -83,6 +102,19 @@ enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Copy a whole installation (users and password hashes, orgs, members, teams,
+    /// stacks, grants, tokens, audit logs) into an empty database, then verify the row
+    /// counts and every org's audit chain on the destination. Sessions are not copied.
+    Copy {
+        /// Source database URL (e.g. sqlite:///var/lib/stackgate/stackgate.db).
+        #[arg(long)]
+        from: String,
+        /// Destination database URL (e.g. postgres://...); must be empty.
+        #[arg(long)]
+        to: String,
+        #[command(flatten)]
+        pool: PoolArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -114,19 +146,45 @@ enum UserCommand {
         /// Display name (defaults to the login).
         #[arg(long, default_value = "")]
         name: String,
+        /// Also set the user's console password, read as one line from stdin.
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Set a user's console password, read as one line from stdin (at least 12
+    /// characters). Ends the user's console sessions.
+    SetPassword {
+        /// The user's login.
+        login: String,
         #[command(flatten)]
         db: DbArgs,
     },
 }
 
-async fn open_store(url: &str) -> Result<Arc<dyn Store>> {
+async fn open_store(db: &DbArgs) -> Result<Arc<dyn Store>> {
+    open_url(&db.database, &db.pool).await
+}
+
+async fn open_url(url: &str, pool: &PoolArgs) -> Result<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
-        let store = SqliteStore::connect(url)
-            .await
-            .with_context(|| format!("opening SQLite database {url}"))?;
+        let store = SqliteStore::connect_with(
+            url,
+            pool.db_max_connections
+                .unwrap_or(stackgate_store_sqlite::DEFAULT_READ_CONNECTIONS),
+        )
+        .await
+        .with_context(|| format!("opening SQLite database {url}"))?;
         Ok(Arc::new(store))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        let store = PostgresStore::connect(url)
+        let config = PgPoolConfig {
+            max_connections: pool
+                .db_max_connections
+                .unwrap_or(PgPoolConfig::default().max_connections),
+            acquire_timeout: std::time::Duration::from_secs(pool.db_acquire_timeout.max(1)),
+            ..PgPoolConfig::default()
+        };
+        let store = PostgresStore::connect_with(url, config)
             .await
             .with_context(|| format!("connecting to PostgreSQL database {}", redact(url)))?;
         Ok(Arc::new(store))
@@ -179,10 +237,16 @@ async fn main() -> Result<()> {
             listen,
             trusted_proxies,
             audit_prune_interval,
+            secure_cookies,
             db,
         } => {
-            let store = open_store(&db.database).await?;
+            let store = open_store(&db).await?;
             let service = Service::new(store);
+            // Other replicas' commits invalidate this process's token cache.
+            let cache = service.auth_cache().clone();
+            service
+                .store()
+                .watch_changes(Arc::new(move || cache.invalidate_all()));
             if !service.has_users().await? {
                 tracing::warn!(
                     "no users yet: create the first organization and admin with \
@@ -194,8 +258,15 @@ async fn main() -> Result<()> {
                 .with_context(|| format!("binding {listen}"))?;
             tracing::info!(address = %listener.local_addr()?, database = %redact(&db.database), "stackgate listening");
             tokio::spawn(prune_periodically(service.clone(), audit_prune_interval));
+            let console = stackgate_console::ConsoleConfig {
+                secure_cookies,
+                trusted_proxies: trusted_proxies.clone(),
+                ..stackgate_console::ConsoleConfig::default()
+            };
             let config = ServerConfig { trusted_proxies };
-            stackgate_server::serve(listener, service, config, shutdown_signal()).await?;
+            let app = stackgate_server::router_with(service.clone(), config)
+                .merge(stackgate_console::router(service, console));
+            stackgate_server::serve_app(listener, app, shutdown_signal()).await?;
         }
         Command::Init {
             org,
@@ -203,7 +274,7 @@ async fn main() -> Result<()> {
             email,
             db,
         } => {
-            let service = Service::new(open_store(&db.database).await?);
+            let service = Service::new(open_store(&db).await?);
             let created = service.init_org(&org, &admin, &email, "cli").await?;
             println!("Organization '{org}' is ready; '{admin}' is its admin.");
             println!("Personal access token for {admin} (shown once):");
@@ -215,11 +286,20 @@ async fn main() -> Result<()> {
                     login,
                     email,
                     name,
+                    password_stdin,
                     db,
                 },
         } => {
-            let service = Service::new(open_store(&db.database).await?);
+            let password = if password_stdin {
+                Some(read_password()?)
+            } else {
+                None
+            };
+            let service = Service::new(open_store(&db).await?);
             let user = service.create_user(&login, &name, &email, false).await?;
+            if let Some(password) = password {
+                service.set_password(&login, &password).await?;
+            }
             let created = service
                 .issue_user_token(&user, "created by stackgate user create")
                 .await?;
@@ -227,10 +307,18 @@ async fn main() -> Result<()> {
             println!("Personal access token for {login} (shown once):");
             println!("{}", created.value.expose());
         }
+        Command::User {
+            command: UserCommand::SetPassword { login, db },
+        } => {
+            let password = read_password()?;
+            let service = Service::new(open_store(&db).await?);
+            service.set_password(&login, &password).await?;
+            println!("Password of '{login}' set; their console sessions were ended.");
+        }
         Command::Audit {
             command: AuditCommand::Verify { org, db },
         } => {
-            let service = Service::new(open_store(&db.database).await?);
+            let service = Service::new(open_store(&db).await?);
             let v = service.verify_audit_as_operator(&org).await?;
             match v.broken {
                 None => println!(
@@ -249,17 +337,57 @@ async fn main() -> Result<()> {
         Command::Audit {
             command: AuditCommand::Prune { db },
         } => {
-            let service = Service::new(open_store(&db.database).await?);
+            let service = Service::new(open_store(&db).await?);
             for (org, removed) in service.prune_audit_logs("cli").await? {
                 println!("{org}: {removed} events removed");
             }
         }
+        Command::Copy { from, to, pool } => {
+            let source = open_url(&from, &pool).await?;
+            let destination = open_url(&to, &pool).await?;
+            let report = stackgate_core::copy::copy(source, destination)
+                .await
+                .context("copying the installation")?;
+            let c = &report.counts;
+            println!(
+                "copied: {} users ({} with passwords), {} orgs, {} memberships, {} teams, \
+                 {} team members, {} stacks, {} team grants, {} tokens, {} audit events",
+                c.users,
+                c.password_hashes,
+                c.orgs,
+                c.memberships,
+                c.teams,
+                c.team_members,
+                c.stacks,
+                c.team_grants,
+                c.tokens,
+                c.audit_events
+            );
+            for (org, checked) in &report.verified_chains {
+                println!(
+                    "ok: audit chain of '{org}' verified on the destination ({checked} events)"
+                );
+            }
+        }
         Command::Migrate { db } => {
-            open_store(&db.database).await?;
+            open_store(&db).await?;
             println!("migrations applied");
         }
     }
     Ok(())
+}
+
+/// One line of stdin, without its line ending: a console password.
+fn read_password() -> Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("reading the password from stdin")?;
+    let password = line.trim_end_matches(['\r', '\n']).to_string();
+    if password.is_empty() {
+        bail!("no password on stdin");
+    }
+    Ok(password)
 }
 
 /// Applies audit-log retention now and then, for as long as the server runs.

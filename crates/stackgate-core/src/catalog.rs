@@ -18,6 +18,7 @@ pub enum EventType {
     TeamTokenDeleted,
     PersonalTokenCreated,
     PersonalTokenDeleted,
+    UserLogin,
     UserLoginFailed,
     AuthFailureOrganizationRole,
     AuthFailureStackPermission,
@@ -62,7 +63,7 @@ const AF: (bool, bool, bool) = (false, false, true);
 const NONE: (bool, bool, bool) = (false, false, false);
 
 impl EventType {
-    pub const ALL: [EventType; 23] = [
+    pub const ALL: [EventType; 24] = [
         EventType::MemberAdded,
         EventType::MemberRemoved,
         EventType::MemberRoleChanged,
@@ -76,6 +77,7 @@ impl EventType {
         EventType::TeamTokenDeleted,
         EventType::PersonalTokenCreated,
         EventType::PersonalTokenDeleted,
+        EventType::UserLogin,
         EventType::UserLoginFailed,
         EventType::AuthFailureOrganizationRole,
         EventType::AuthFailureStackPermission,
@@ -157,6 +159,12 @@ impl EventType {
                 "personal-token-deleted",
                 "Personal Token Deleted",
                 "A member deleted a personal access token.",
+                NONE,
+            ),
+            UserLogin => row(
+                "user-login",
+                "User Login",
+                "A user signed in to the console.",
                 NONE,
             ),
             UserLoginFailed => row(

@@ -386,7 +386,12 @@ fn pages(big_events: i64) -> Vec<(&'static str, String)> {
 async fn check_pages(fx: &Fixture) {
     for (name, path) in pages(fx.big_events) {
         let (n, next) = page(&fx.router, &fx.auth, &path).await;
-        assert_eq!(n, 100, "{name}: {path}");
+        // A small (smoke) log has fewer than 100 rare events.
+        let full = fx.big_events >= 500_000 || !name.starts_with("filter");
+        assert!(
+            n > 0 && (n == 100 || !full),
+            "{name}: {n} events for {path}"
+        );
         if name == "deep_page_at_half" {
             let want = fx.big_events / 2 + 1 - 100;
             assert_eq!(next, Some(want.to_string()), "{name}");
@@ -427,6 +432,9 @@ struct ExportRun {
     rows: u64,
     rss_before_kb: u64,
     rss_peak_kb: u64,
+    /// VmRSS when the first 100,000 rows had been streamed, and at the last chunk.
+    rss_100k_kb: u64,
+    rss_last_kb: u64,
     hwm_before_kb: u64,
     hwm_after_kb: u64,
 }
@@ -434,12 +442,14 @@ struct ExportRun {
 impl ExportRun {
     fn line(&self, org: &str) -> String {
         format!(
-            "AUDIT_EXPORT org={org} secs={:.3} bytes={} rows={} rss_before_kb={} rss_peak_kb={} hwm_before_kb={} hwm_after_kb={}",
+            "AUDIT_EXPORT org={org} secs={:.3} bytes={} rows={} rss_before_kb={} rss_peak_kb={} rss_100k_kb={} rss_last_kb={} hwm_before_kb={} hwm_after_kb={}",
             self.secs,
             self.bytes,
             self.rows,
             self.rss_before_kb,
             self.rss_peak_kb,
+            self.rss_100k_kb,
+            self.rss_last_kb,
             self.hwm_before_kb,
             self.hwm_after_kb
         )
@@ -458,6 +468,8 @@ impl ExportRun {
                 "rows" => run.rows = v.parse().ok()?,
                 "rss_before_kb" => run.rss_before_kb = v.parse().ok()?,
                 "rss_peak_kb" => run.rss_peak_kb = v.parse().ok()?,
+                "rss_100k_kb" => run.rss_100k_kb = v.parse().ok()?,
+                "rss_last_kb" => run.rss_last_kb = v.parse().ok()?,
                 "hwm_before_kb" => run.hwm_before_kb = v.parse().ok()?,
                 "hwm_after_kb" => run.hwm_after_kb = v.parse().ok()?,
                 _ => return None,
@@ -491,7 +503,12 @@ async fn export_once(router: &Router, auth: &str, org: &str) -> ExportRun {
             run.bytes += data.len() as u64;
             newlines += data.iter().filter(|b| **b == b'\n').count() as u64;
         }
-        run.rss_peak_kb = run.rss_peak_kb.max(proc_status_kb("VmRSS:"));
+        let rss = proc_status_kb("VmRSS:");
+        run.rss_peak_kb = run.rss_peak_kb.max(rss);
+        if run.rss_100k_kb == 0 && newlines > 100_000 {
+            run.rss_100k_kb = rss;
+        }
+        run.rss_last_kb = rss;
     }
     run.secs = started.elapsed().as_secs_f64();
     run.hwm_after_kb = proc_status_kb("VmHWM:");
@@ -517,11 +534,55 @@ fn export_child(org: &str) {
         for _ in 0..2 {
             println!("{}", export_once(&router, &auth, org).await.line(org));
         }
+        println!("{}", breakdown(&store, org).await);
     });
 }
 
+/// Where an export's time goes: reading every page through the store (SQL and row
+/// decoding, as `AuditExport` does) and encoding the pages as CSV, each timed alone.
+async fn breakdown(store: &SqliteStore, org: &str) -> String {
+    let org_id = {
+        let mut tx = store.read().await.expect("read");
+        tx.org_by_name(org).await.expect("org").expect("the org").id
+    };
+    let mut query = stackgate_store::AuditQuery {
+        org_id,
+        before_seq: None,
+        start_time: None,
+        end_time: None,
+        events: Vec::new(),
+        user_login: None,
+        token_id: None,
+        limit: stackgate_core::service::EXPORT_BATCH,
+    };
+    let (mut read, mut encode, mut events, mut bytes) =
+        (Duration::ZERO, Duration::ZERO, 0usize, 0usize);
+    loop {
+        let t = Instant::now();
+        let mut tx = store.read().await.expect("read");
+        let page = tx.list_audit(&query).await.expect("a page");
+        drop(tx);
+        read += t.elapsed();
+        let t = Instant::now();
+        bytes += stackgate_server::export::csv_chunk(&page, false).len();
+        encode += t.elapsed();
+        events += page.len();
+        match page.last() {
+            Some(last) if page.len() == query.limit as usize => {
+                query.before_seq = Some(last.link.seq);
+            }
+            _ => break,
+        }
+    }
+    format!(
+        "AUDIT_BREAKDOWN org={org} events={events} bytes={bytes} read_secs={:.3} encode_secs={:.3}",
+        read.as_secs_f64(),
+        encode.as_secs_f64()
+    )
+}
+
 /// Runs [`export_child`] for `org` in a fresh process of this binary.
-fn export_in_child(db: &Path, org: &str) -> Vec<ExportRun> {
+fn export_in_child(db: &Path, org: &str) -> (Vec<ExportRun>, String) {
     let exe = std::env::current_exe().expect("the benchmark binary");
     let out = std::process::Command::new(exe)
         .env(CHILD_ENV, org)
@@ -533,21 +594,30 @@ fn export_in_child(db: &Path, org: &str) -> Vec<ExportRun> {
         "export child for {org} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8_lossy(&out.stdout)
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let runs = stdout
         .lines()
         .filter_map(ExportRun::parse)
         .map(|(_, run)| run)
-        .collect()
+        .collect();
+    let breakdown = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("AUDIT_BREAKDOWN "))
+        .unwrap_or("")
+        .to_string();
+    (runs, breakdown)
 }
 
 fn mib(kb: u64) -> f64 {
     kb as f64 / 1024.0
 }
 
-fn report_exports(fx: &Fixture, runs: &[(&str, i64, Vec<ExportRun>)]) {
+type ChildRuns = (Vec<ExportRun>, String);
+
+fn report_exports(fx: &Fixture, runs: &[(&str, i64, ChildRuns)]) {
     println!();
     println!("CSV export (each in a fresh process; two runs, the second with a warm page cache):");
-    for (org, events, list) in runs {
+    for (org, events, (list, breakdown)) in runs {
         for (i, r) in list.iter().enumerate() {
             // The export writes its own audit-log-exported event first: it is in the file.
             assert!(
@@ -556,7 +626,7 @@ fn report_exports(fx: &Fixture, runs: &[(&str, i64, Vec<ExportRun>)]) {
                 r.rows
             );
             println!(
-                "  {org:>10} run {}: {:>9} rows {:>7.1} MiB in {:>6.2} s ({:>4.0} MiB/s) | RSS before {:>6.1} MiB, peak while streaming +{:>5.1} MiB, VmHWM {:>6.1} -> {:>6.1} MiB",
+                "  {org:>10} run {}: {:>9} rows {:>7.1} MiB in {:>6.2} s ({:>4.0} MiB/s) | RSS before {:>6.1} MiB, peak while streaming +{:>5.1} MiB, at row 100k {:>6.1} MiB, at the end {:>6.1} MiB, VmHWM {:>6.1} -> {:>6.1} MiB",
                 i + 1,
                 r.rows,
                 mib(r.bytes / 1024),
@@ -564,10 +634,13 @@ fn report_exports(fx: &Fixture, runs: &[(&str, i64, Vec<ExportRun>)]) {
                 mib(r.bytes / 1024) / r.secs,
                 mib(r.rss_before_kb),
                 mib(r.rss_peak_kb.saturating_sub(r.rss_before_kb)),
+                mib(r.rss_100k_kb),
+                mib(r.rss_last_kb),
                 mib(r.hwm_before_kb),
                 mib(r.hwm_after_kb),
             );
         }
+        println!("  {org:>10} breakdown (store reads and CSV encoding timed alone): {breakdown}");
     }
     println!(
         "database: {} ({:.0} MiB)",

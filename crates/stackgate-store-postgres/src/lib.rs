@@ -15,6 +15,10 @@
 //! together apply each migration exactly once. Queries are built at run time
 //! (`sqlx::query` + `bind`), so building needs no database.
 //!
+//! Commits that change what a replica may have cached announce themselves with
+//! `NOTIFY` ([`Tx::announce_change`]); [`Store::watch_changes`] listens for them on a
+//! connection of its own (`listen.rs`).
+//!
 //! ## Choosing a schema
 //!
 //! Tables live in the first schema of the connection's `search_path` (normally
@@ -32,6 +36,7 @@
 
 mod audit;
 mod error;
+mod listen;
 mod memberships;
 mod orgs;
 mod row;
@@ -52,6 +57,7 @@ use sqlx::{ConnectOptions, Connection, PgPool};
 use stackgate_store::{Store, StoreError, StoreResult, Tx};
 
 use crate::error::db_err;
+pub use crate::listen::CHANGES_CHANNEL;
 pub use crate::tx::PgTx;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
@@ -86,6 +92,8 @@ impl Default for PgPoolConfig {
 #[derive(Clone, Debug)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// Kept for the change listener, which connects outside the pool.
+    options: PgConnectOptions,
 }
 
 impl PostgresStore {
@@ -102,10 +110,10 @@ impl PostgresStore {
             .max_connections(config.max_connections.max(1))
             .min_connections(config.min_connections)
             .acquire_timeout(config.acquire_timeout)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(db_err)?;
-        let store = PostgresStore { pool };
+        let store = PostgresStore { pool, options };
         store.migrate().await?;
         Ok(store)
     }
@@ -211,5 +219,9 @@ impl Store for PostgresStore {
             .await
             .map_err(db_err)?;
         Ok(())
+    }
+
+    fn watch_changes(&self, on_change: std::sync::Arc<dyn Fn() + Send + Sync>) {
+        tokio::spawn(listen::watch(self.options.clone(), on_change));
     }
 }

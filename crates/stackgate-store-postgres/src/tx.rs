@@ -36,6 +36,15 @@ impl Tx for PgTx {
     async fn commit(self: Box<Self>) -> StoreResult<()> {
         self.tx.commit().await.map_err(db_err)
     }
+    async fn announce_change(&mut self) -> StoreResult<()> {
+        // Delivered to every listener when (and only if) the transaction commits.
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(crate::CHANGES_CHANNEL)
+            .execute(self.conn())
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
 
     // ---- users
     async fn user_by_login(&mut self, login: &str) -> StoreResult<Option<User>> {

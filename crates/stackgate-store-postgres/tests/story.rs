@@ -41,3 +41,49 @@ async fn two_stores_on_one_database_see_each_other() {
     a.close().await;
     b.close().await;
 }
+
+/// `announce_change` reaches another store's `watch_changes` when the transaction
+/// commits, and not when it rolls back; the watcher also fires once when it connects.
+#[tokio::test]
+async fn announced_changes_reach_other_watchers_on_commit_only() {
+    use stackgate_store::Store;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    let Some(db) = TestSchema::create("announced_changes_reach_other_watchers").await else {
+        return;
+    };
+    let writer = db.store().await;
+    let watcher = db.store().await;
+    let seen = Arc::new(AtomicU64::new(0));
+    let counter = seen.clone();
+    watcher.watch_changes(Arc::new(move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+    }));
+    let wait_for = |n: u64| {
+        let seen = seen.clone();
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while seen.load(Ordering::SeqCst) < n {
+                assert!(Instant::now() < deadline, "only {n} - 1 calls seen");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    };
+    wait_for(1).await; // the connect
+    let connected = seen.load(Ordering::SeqCst);
+
+    let mut tx = writer.begin().await.expect("begin");
+    tx.announce_change().await.expect("announce");
+    drop(tx); // rolled back: nothing is delivered
+    let mut tx = writer.begin().await.expect("begin");
+    tx.announce_change().await.expect("announce");
+    tx.commit().await.expect("commit");
+    wait_for(connected + 1).await;
+    // Give a wrongly delivered rollback notification time to show up.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(seen.load(Ordering::SeqCst), connected + 1, "one per commit");
+    writer.close().await;
+    watcher.close().await;
+}

@@ -34,6 +34,10 @@ impl Tx for SqliteTx {
     async fn commit(self: Box<Self>) -> StoreResult<()> {
         self.tx.commit().await.map_err(db_err)
     }
+    async fn announce_change(&mut self) -> StoreResult<()> {
+        // One process writes a SQLite file; it invalidates its own cache on commit.
+        Ok(())
+    }
 
     // ---- users
     async fn user_by_login(&mut self, login: &str) -> StoreResult<Option<User>> {

@@ -41,12 +41,21 @@ pub trait Store: Send + Sync + 'static {
     async fn read(&self) -> StoreResult<Box<dyn Tx>>;
     /// Cheap liveness probe of the database.
     async fn ping(&self) -> StoreResult<()>;
+    /// Calls `on_change` whenever another process on the same database may have
+    /// committed a change announced with [`Tx::announce_change`], and also whenever the
+    /// backend cannot rule out having missed one (e.g. after reconnecting). Runs in the
+    /// background for as long as the process lives; call it once, from a long-running
+    /// server. Backends with one writer process (SQLite) never call it.
+    fn watch_changes(&self, on_change: std::sync::Arc<dyn Fn() + Send + Sync>);
 }
 
 /// One database transaction. Every method runs inside it.
 #[async_trait]
 pub trait Tx: Send {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
+    /// Tells every other process watching the database ([`Store::watch_changes`]) that
+    /// this transaction changed something, once it commits (nothing if it rolls back).
+    async fn announce_change(&mut self) -> StoreResult<()>;
 
     // ---- users
     async fn user_by_login(&mut self, login: &str) -> StoreResult<Option<User>>;

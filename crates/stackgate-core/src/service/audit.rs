@@ -74,15 +74,15 @@ impl Service {
     ) -> CoreResult<AuditPage> {
         let r: CoreResult<_> = async {
             let mut tx = self.store.read().await?;
-            let org = self.org(&mut *tx, org_name).await?;
-            let facts = self.facts(&mut *tx, ctx, &org).await?;
-            self.authorize(
-                ctx,
-                &org,
-                Action::ReadAuditLog,
-                &facts,
-                &format!("audit log of organization '{org_name}'"),
-            )?;
+            let (org, _) = self
+                .org_guard(
+                    &mut *tx,
+                    ctx,
+                    org_name,
+                    Action::ReadAuditLog,
+                    &format!("audit log of organization '{org_name}'"),
+                )
+                .await?;
             query.org_id = org.id.clone();
             if let Some(c) = continuation {
                 let id = c
@@ -119,15 +119,15 @@ impl Service {
     ) -> CoreResult<AuditExport> {
         let r: CoreResult<_> = async {
             let mut tx = self.store.begin().await?;
-            let org = self.org(&mut *tx, org_name).await?;
-            let facts = self.facts(&mut *tx, ctx, &org).await?;
-            self.authorize(
-                ctx,
-                &org,
-                Action::ReadAuditLog,
-                &facts,
-                &format!("audit log of organization '{org_name}'"),
-            )?;
+            let (org, _) = self
+                .org_guard(
+                    &mut *tx,
+                    ctx,
+                    org_name,
+                    Action::ReadAuditLog,
+                    &format!("audit log of organization '{org_name}'"),
+                )
+                .await?;
             self.check_user_filter(&mut *tx, &org.id, &query).await?;
             record(
                 &mut *tx,
@@ -154,15 +154,15 @@ impl Service {
     pub async fn verify_audit(&self, ctx: &Ctx, org_name: &str) -> CoreResult<Verification> {
         let r: CoreResult<_> = async {
             let mut tx = self.store.read().await?;
-            let org = self.org(&mut *tx, org_name).await?;
-            let facts = self.facts(&mut *tx, ctx, &org).await?;
-            self.authorize(
-                ctx,
-                &org,
-                Action::ReadAuditLog,
-                &facts,
-                &format!("audit log of organization '{org_name}'"),
-            )?;
+            let (org, _) = self
+                .org_guard(
+                    &mut *tx,
+                    ctx,
+                    org_name,
+                    Action::ReadAuditLog,
+                    &format!("audit log of organization '{org_name}'"),
+                )
+                .await?;
             drop(tx);
             self.verify_org_chain(&org).await
         }

@@ -25,15 +25,15 @@ impl Service {
     ) -> CoreResult<MemberPage> {
         let r: CoreResult<_> = async {
             let mut tx = self.store.read().await?;
-            let org = self.org(&mut *tx, org_name).await?;
-            let facts = self.facts(&mut *tx, ctx, &org).await?;
-            self.authorize(
-                ctx,
-                &org,
-                Action::ReadOrg,
-                &facts,
-                &format!("organization '{org_name}'"),
-            )?;
+            let (org, _) = self
+                .org_guard(
+                    &mut *tx,
+                    ctx,
+                    org_name,
+                    Action::ReadOrg,
+                    &format!("organization '{org_name}'"),
+                )
+                .await?;
             let members = tx.list_members(&org.id, after, page_size).await?;
             let continuation = (members.len() == page_size as usize)
                 .then(|| members.last().map(|m| m.user.login.clone()))
@@ -61,15 +61,15 @@ impl Service {
     ) -> CoreResult<(Member, Vec<String>)> {
         let r: CoreResult<_> = async {
             let mut tx = self.store.begin().await?;
-            let org = self.org(&mut *tx, org_name).await?;
-            let facts = self.facts(&mut *tx, ctx, &org).await?;
-            self.authorize(
-                ctx,
-                &org,
-                Action::ManageMembers,
-                &facts,
-                &format!("members of organization '{org_name}'"),
-            )?;
+            let (org, _) = self
+                .org_guard(
+                    &mut *tx,
+                    ctx,
+                    org_name,
+                    Action::ManageMembers,
+                    &format!("members of organization '{org_name}'"),
+                )
+                .await?;
             let user = tx
                 .user_by_login(login)
                 .await?
@@ -110,15 +110,15 @@ impl Service {
     ) -> CoreResult<()> {
         let r: CoreResult<_> = async {
             let mut tx = self.store.begin().await?;
-            let org = self.org(&mut *tx, org_name).await?;
-            let facts = self.facts(&mut *tx, ctx, &org).await?;
-            self.authorize(
-                ctx,
-                &org,
-                Action::ManageMembers,
-                &facts,
-                &format!("members of organization '{org_name}'"),
-            )?;
+            let (org, _) = self
+                .org_guard(
+                    &mut *tx,
+                    ctx,
+                    org_name,
+                    Action::ManageMembers,
+                    &format!("members of organization '{org_name}'"),
+                )
+                .await?;
             let (user, current) = self.member(&mut *tx, &org.id, org_name, login).await?;
             if current == role {
                 return Ok(());
@@ -144,15 +144,15 @@ impl Service {
     pub async fn remove_member(&self, ctx: &Ctx, org_name: &str, login: &str) -> CoreResult<()> {
         let r: CoreResult<_> = async {
             let mut tx = self.store.begin().await?;
-            let org = self.org(&mut *tx, org_name).await?;
-            let facts = self.facts(&mut *tx, ctx, &org).await?;
-            self.authorize(
-                ctx,
-                &org,
-                Action::ManageMembers,
-                &facts,
-                &format!("members of organization '{org_name}'"),
-            )?;
+            let (org, _) = self
+                .org_guard(
+                    &mut *tx,
+                    ctx,
+                    org_name,
+                    Action::ManageMembers,
+                    &format!("members of organization '{org_name}'"),
+                )
+                .await?;
             let (user, current) = self.member(&mut *tx, &org.id, org_name, login).await?;
             if current == OrgRole::Admin && tx.count_admins(&org.id).await? <= 1 {
                 return Err(CoreError::bad_request(format!(
@@ -178,15 +178,15 @@ impl Service {
     ) -> CoreResult<Vec<String>> {
         let r: CoreResult<_> = async {
             let mut tx = self.store.read().await?;
-            let org = self.org(&mut *tx, org_name).await?;
-            let facts = self.facts(&mut *tx, ctx, &org).await?;
-            self.authorize(
-                ctx,
-                &org,
-                Action::ReadOrg,
-                &facts,
-                &format!("organization '{org_name}'"),
-            )?;
+            let (org, _) = self
+                .org_guard(
+                    &mut *tx,
+                    ctx,
+                    org_name,
+                    Action::ReadOrg,
+                    &format!("organization '{org_name}'"),
+                )
+                .await?;
             let (user, _) = self.member(&mut *tx, &org.id, org_name, login).await?;
             let teams = tx.user_teams(&org.id, &user.id).await?;
             Ok(teams.into_iter().map(|(t, _)| t.name).collect())

@@ -9,6 +9,7 @@
 mod audit;
 mod members;
 mod orgs;
+mod sessions;
 mod stacks;
 mod teams;
 mod tokens;
@@ -22,6 +23,7 @@ use stackgate_store::{NewAuditEvent, Org, Store, TeamRole, TokenKind, Tx};
 pub use audit::{AuditExport, AuditPage, Verification, EXPORT_BATCH};
 pub use members::MemberPage;
 pub use orgs::{OrgSettingsUpdate, OrgView};
+pub use sessions::{ConsoleSession, SessionId, SessionPolicy, MIN_PASSWORD_LEN};
 pub use stacks::{
     CreateStack, MemberStackPermissions, StackListQuery, StackPage, StackTeam, TagChange,
 };
@@ -179,7 +181,9 @@ impl Service {
     }
 
     /// Commits a transaction and makes cached authentication facts stale.
-    async fn commit(&self, tx: Box<dyn Tx>) -> CoreResult<()> {
+    async fn commit(&self, mut tx: Box<dyn Tx>) -> CoreResult<()> {
+        // Other replicas drop their token caches when this commits (PostgreSQL NOTIFY).
+        tx.announce_change().await?;
         tx.commit().await?;
         self.cache.invalidate_all();
         Ok(())
@@ -211,6 +215,22 @@ impl Service {
         tx.org_by_name(name)
             .await?
             .ok_or_else(|| CoreError::not_found(format!("organization '{name}' not found")))
+    }
+
+    /// Loads an org and the principal's facts in it, and authorizes `action` on `target`
+    /// (a phrase naming it for messages): the opening of most operations.
+    async fn org_guard(
+        &self,
+        tx: &mut dyn Tx,
+        ctx: &Ctx,
+        org_name: &str,
+        action: Action,
+        target: &str,
+    ) -> CoreResult<(Org, Facts)> {
+        let org = self.org(tx, org_name).await?;
+        let facts = self.facts(tx, ctx, &org).await?;
+        self.authorize(ctx, &org, action, &facts, target)?;
+        Ok((org, facts))
     }
 
     /// How the request's principal stands in `org`.

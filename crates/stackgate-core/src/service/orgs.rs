@@ -45,15 +45,15 @@ impl Service {
     pub async fn get_org(&self, ctx: &Ctx, org_name: &str) -> CoreResult<OrgView> {
         let r: CoreResult<_> = async {
             let mut tx = self.store.read().await?;
-            let org = self.org(&mut *tx, org_name).await?;
-            let facts = self.facts(&mut *tx, ctx, &org).await?;
-            self.authorize(
-                ctx,
-                &org,
-                Action::ReadOrg,
-                &facts,
-                &format!("organization '{org_name}'"),
-            )?;
+            let (org, facts) = self
+                .org_guard(
+                    &mut *tx,
+                    ctx,
+                    org_name,
+                    Action::ReadOrg,
+                    &format!("organization '{org_name}'"),
+                )
+                .await?;
             let counts = tx.org_counts(&org.id).await?;
             Ok(OrgView {
                 org,
@@ -73,15 +73,9 @@ impl Service {
     ) -> CoreResult<OrgView> {
         let r: CoreResult<_> = async {
             let mut tx = self.store.begin().await?;
-            let mut org = self.org(&mut *tx, org_name).await?;
-            let facts = self.facts(&mut *tx, ctx, &org).await?;
-            self.authorize(
-                ctx,
-                &org,
-                Action::UpdateOrgSettings,
-                &facts,
-                &format!("settings of organization '{org_name}'"),
-            )?;
+            let (mut org, facts) = self
+                .org_guard(&mut *tx, ctx, org_name, Action::UpdateOrgSettings, &format!("settings of organization '{org_name}'"))
+                .await?;
             let s = &mut org.settings;
             let mut changes = Vec::new();
             if let Some(p) = update.default_stack_permission {

@@ -84,7 +84,7 @@ fn validate_tags(tags: &Tags) -> CoreResult<()> {
 
 impl Service {
     /// What the principal holds on one stack besides its org role.
-    async fn stack_facts(
+    pub(super) async fn stack_facts(
         &self,
         tx: &mut dyn Tx,
         ctx: &Ctx,
@@ -165,15 +165,15 @@ impl Service {
     ) -> CoreResult<Stack> {
         let r: CoreResult<_> = async {
             let mut tx = self.store.begin().await?;
-            let org = self.org(&mut *tx, org_name).await?;
-            let facts = self.facts(&mut *tx, ctx, &org).await?;
-            self.authorize(
-                ctx,
-                &org,
-                Action::CreateStack,
-                &facts,
-                &format!("stacks of organization '{org_name}'"),
-            )?;
+            let (org, facts) = self
+                .org_guard(
+                    &mut *tx,
+                    ctx,
+                    org_name,
+                    Action::CreateStack,
+                    &format!("stacks of organization '{org_name}'"),
+                )
+                .await?;
             validate::name("project", project)?;
             validate::name("stack", &req.name)?;
             validate_tags(&req.tags)?;
@@ -242,15 +242,15 @@ impl Service {
     ) -> CoreResult<bool> {
         let r: CoreResult<_> = async {
             let mut tx = self.store.read().await?;
-            let org = self.org(&mut *tx, org_name).await?;
-            let facts = self.facts(&mut *tx, ctx, &org).await?;
-            self.authorize(
-                ctx,
-                &org,
-                Action::ReadOrg,
-                &facts,
-                &format!("organization '{org_name}'"),
-            )?;
+            let (org, _) = self
+                .org_guard(
+                    &mut *tx,
+                    ctx,
+                    org_name,
+                    Action::ReadOrg,
+                    &format!("organization '{org_name}'"),
+                )
+                .await?;
             if !tx.project_exists(&org.id, project).await? {
                 return Ok(false);
             }

@@ -83,15 +83,15 @@ impl Service {
     ) -> CoreResult<Vec<(Team, Option<TeamRole>)>> {
         let r: CoreResult<_> = async {
             let mut tx = self.store.read().await?;
-            let org = self.org(&mut *tx, org_name).await?;
-            let facts = self.facts(&mut *tx, ctx, &org).await?;
-            self.authorize(
-                ctx,
-                &org,
-                Action::ReadOrg,
-                &facts,
-                &format!("organization '{org_name}'"),
-            )?;
+            let (org, _) = self
+                .org_guard(
+                    &mut *tx,
+                    ctx,
+                    org_name,
+                    Action::ReadOrg,
+                    &format!("organization '{org_name}'"),
+                )
+                .await?;
             let mine = match ctx.principal.user() {
                 Some(user) => tx.user_teams(&org.id, &user.id).await?,
                 None => Vec::new(),
@@ -119,15 +119,15 @@ impl Service {
     ) -> CoreResult<TeamView> {
         let r: CoreResult<_> = async {
             let mut tx = self.store.begin().await?;
-            let org = self.org(&mut *tx, org_name).await?;
-            let facts = self.facts(&mut *tx, ctx, &org).await?;
-            self.authorize(
-                ctx,
-                &org,
-                Action::CreateTeam,
-                &facts,
-                &format!("teams of organization '{org_name}'"),
-            )?;
+            let (org, _) = self
+                .org_guard(
+                    &mut *tx,
+                    ctx,
+                    org_name,
+                    Action::CreateTeam,
+                    &format!("teams of organization '{org_name}'"),
+                )
+                .await?;
             validate::name("team", name)?;
             validate::text("displayName", display_name, 200)?;
             validate::text("description", description, 1000)?;

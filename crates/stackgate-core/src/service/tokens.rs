@@ -69,15 +69,15 @@ impl Service {
     pub async fn list_org_tokens(&self, ctx: &Ctx, org_name: &str) -> CoreResult<Vec<Token>> {
         let r: CoreResult<_> = async {
             let mut tx = self.store.read().await?;
-            let org = self.org(&mut *tx, org_name).await?;
-            let facts = self.facts(&mut *tx, ctx, &org).await?;
-            self.authorize(
-                ctx,
-                &org,
-                Action::ListOrgTokens,
-                &facts,
-                &format!("tokens of organization '{org_name}'"),
-            )?;
+            let (org, _) = self
+                .org_guard(
+                    &mut *tx,
+                    ctx,
+                    org_name,
+                    Action::ListOrgTokens,
+                    &format!("tokens of organization '{org_name}'"),
+                )
+                .await?;
             Ok(tx.list_tokens(&TokenOwner::Org(org.id.clone())).await?)
         }
         .await;
@@ -95,15 +95,15 @@ impl Service {
     ) -> CoreResult<CreatedToken> {
         let r: CoreResult<_> = async {
             let mut tx = self.store.begin().await?;
-            let org = self.org(&mut *tx, org_name).await?;
-            let facts = self.facts(&mut *tx, ctx, &org).await?;
-            self.authorize(
-                ctx,
-                &org,
-                Action::ManageOrgTokens,
-                &facts,
-                &format!("tokens of organization '{org_name}'"),
-            )?;
+            let (org, _) = self
+                .org_guard(
+                    &mut *tx,
+                    ctx,
+                    org_name,
+                    Action::ManageOrgTokens,
+                    &format!("tokens of organization '{org_name}'"),
+                )
+                .await?;
             validate::token_name(name)?;
             validate::text("description", description, 1000)?;
             validate::expires(expires, now(), org.settings.max_access_token_expiry_days)?;
@@ -149,15 +149,15 @@ impl Service {
     ) -> CoreResult<()> {
         let r: CoreResult<_> = async {
             let mut tx = self.store.begin().await?;
-            let org = self.org(&mut *tx, org_name).await?;
-            let facts = self.facts(&mut *tx, ctx, &org).await?;
-            self.authorize(
-                ctx,
-                &org,
-                Action::ManageOrgTokens,
-                &facts,
-                &format!("tokens of organization '{org_name}'"),
-            )?;
+            let (org, _) = self
+                .org_guard(
+                    &mut *tx,
+                    ctx,
+                    org_name,
+                    Action::ManageOrgTokens,
+                    &format!("tokens of organization '{org_name}'"),
+                )
+                .await?;
             let token = tx
                 .token_by_id(token_id)
                 .await?

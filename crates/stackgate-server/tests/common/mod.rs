@@ -20,6 +20,9 @@
     reason = "each test binary uses a different subset of the harness"
 )]
 
+#[path = "../../../stackgate-store-postgres/tests/story/support.rs"]
+mod pg;
+
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -28,6 +31,8 @@ use axum::Router;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use stackgate_core::Service;
+use stackgate_store::Store;
+use stackgate_store_postgres::PostgresStore;
 use stackgate_store_sqlite::SqliteStore;
 use tempfile::TempDir;
 use tower::ServiceExt;
@@ -170,11 +175,8 @@ impl Builder {
 
     pub async fn build(self) -> TestApp {
         let dir = tempfile::tempdir().expect("create a temp dir");
-        let url = format!("sqlite://{}", dir.path().join("stackgate.db").display());
-        let store = SqliteStore::connect(&url)
-            .await
-            .expect("open the SQLite test database");
-        let service = Service::new(Arc::new(store));
+        let (store, schema) = test_store(&dir).await;
+        let service = Service::new(store);
         let router = stackgate_server::router(service.clone());
 
         // Operator bootstrap.
@@ -196,6 +198,7 @@ impl Builder {
 
         let mut app = TestApp {
             _dir: dir,
+            _schema: schema,
             service,
             router,
             actors: None,
@@ -256,6 +259,27 @@ pub struct TestApp {
     pub service: Service,
     router: Router,
     actors: Option<Actors>,
+    /// The PostgreSQL schema of this app, dropped with it (last, after the store).
+    _schema: Option<pg::TestSchema>,
+}
+
+/// The backend the API tests run on: a fresh SQLite file, or — with
+/// `STACKGATE_TEST_BACKEND=postgres` and `STACKGATE_TEST_POSTGRES_URL` set — a fresh
+/// PostgreSQL schema of its own (dropped at the end), so tests still run in parallel.
+async fn test_store(dir: &TempDir) -> (Arc<dyn Store>, Option<pg::TestSchema>) {
+    if std::env::var("STACKGATE_TEST_BACKEND").as_deref() == Ok("postgres") {
+        if let Some(schema) = pg::TestSchema::create("TestApp on PostgreSQL").await {
+            let store = PostgresStore::connect(&schema.url())
+                .await
+                .expect("open the PostgreSQL test schema");
+            return (Arc::new(store), Some(schema));
+        }
+    }
+    let url = format!("sqlite://{}", dir.path().join("stackgate.db").display());
+    let store = SqliteStore::connect(&url)
+        .await
+        .expect("open the SQLite test database");
+    (Arc::new(store), None)
 }
 
 impl TestApp {

@@ -45,6 +45,9 @@ pub async fn run_shared_access(a: &dyn Store, b: &dyn Store) {
     tx.insert_user(&user("u-from-a", "from-a"))
         .await
         .expect("insert via a");
+    // What `Service::commit` does: announce, then commit (a no-op on SQLite; on
+    // PostgreSQL a NOTIFY delivered with the commit).
+    tx.announce_change().await.expect("announce the change");
     tx.commit().await.expect("commit via a");
     let seen = read(b)
         .await

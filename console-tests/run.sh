@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Browser tests of the stackgate console: Playwright (playwright-core) driving Debian's
+# Chromium, headless. Starts a real `stackgate serve` on a free port with a temporary
+# SQLite database, creates users with the CLI, runs console.test.mjs, and saves a
+# full-page screenshot of every page (desktop and phone width) in target/screenshots/.
+#
+#   bash console-tests/run.sh            # builds target/debug/stackgate first
+#   STACKGATE_BIN=path/to/stackgate bash console-tests/run.sh
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT="$(pwd)"
+
+if [ ! -x /usr/bin/chromium ]; then
+  echo "== installing Debian's chromium"
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+fi
+
+echo "== npm ci (playwright-core)"
+(cd console-tests && npm ci --no-audit --no-fund)
+
+if [ -z "${STACKGATE_BIN:-}" ]; then
+  cargo build -p stackgate-cli
+  STACKGATE_BIN=target/debug/stackgate
+fi
+BIN="$ROOT/${STACKGATE_BIN#"$ROOT/"}"
+[ -x "$BIN" ] || BIN="$STACKGATE_BIN"
+
+WORK="$(mktemp -d)"
+SERVER_PID=""
+cleanup() {
+  if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+export STACKGATE_DATABASE="sqlite://$WORK/console.db"
+ALICE_PW="alice-console-password-$RANDOM"
+BOB_PW="bob-console-password-$RANDOM"
+
+echo "== preparing users and orgs"
+ALICE_TOKEN="$("$BIN" init --org acme --admin alice --email alice@example.com | tail -n 1)"
+"$BIN" init --org globex --admin alice >/dev/null
+printf '%s\n' "$ALICE_PW" | "$BIN" user set-password alice
+printf '%s\n' "$BOB_PW" | "$BIN" user create bob --password-stdin >/dev/null
+
+PORT="$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
+BASE="http://127.0.0.1:$PORT"
+STACKGATE_LOG=warn "$BIN" serve --listen "127.0.0.1:$PORT" >"$WORK/serve.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 1 100); do
+  if curl -fsS "$BASE/healthz" >/dev/null 2>&1; then break; fi
+  if ! kill -0 "$SERVER_PID" 2>/dev/null; then cat "$WORK/serve.log"; echo "stackgate serve exited"; exit 1; fi
+  sleep 0.1
+done
+curl -fsS "$BASE/healthz" >/dev/null
+
+# A stack with tags and a team with a grant, so the pages have something to show.
+api() { curl -fsS -H "Authorization: token $ALICE_TOKEN" -H 'Content-Type: application/json' "$@" >/dev/null; }
+api -X POST "$BASE/api/stacks/acme/website" -d '{"stackName":"production","tags":{"env":"prod"}}'
+api -X POST "$BASE/api/stacks/acme/website" -d '{"stackName":"staging","tags":{"env":"staging"}}'
+api -X POST "$BASE/api/orgs/acme/teams/pulumi" -d '{"organization":"acme","teamType":"pulumi","name":"platform","displayName":"Platform","description":"Runs the platform"}'
+api -X PATCH "$BASE/api/orgs/acme/teams/platform" -d '{"addStackPermission":{"projectName":"website","stackName":"production","permission":102}}'
+
+mkdir -p target/screenshots
+echo "== browser tests against $BASE"
+status=0
+(cd console-tests && BASE_URL="$BASE" ALICE_PW="$ALICE_PW" BOB_PW="$BOB_PW" \
+  SCREENSHOTS="$ROOT/target/screenshots" node --test --test-reporter=spec console.test.mjs) || status=$?
+if [ "$status" -ne 0 ]; then
+  echo "== server log"; tail -n 50 "$WORK/serve.log"
+fi
+for secret in "$ALICE_PW" "$BOB_PW"; do
+  if grep -qF "$secret" "$WORK/serve.log"; then echo "a password reached the server log"; status=1; fi
+done
+echo "== screenshots: $(ls target/screenshots | wc -l) files in target/screenshots/"
+exit "$status"

@@ -1,0 +1,237 @@
+//! Stacks: list with search and tag filter; a stack's tags and teams; transfer to another
+//! org; delete with confirmation.
+
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use maud::html;
+use serde::Deserialize;
+use stackgate_core::authz::Action;
+use stackgate_core::service::StackListQuery;
+
+use super::teams::level_name;
+use super::{back, Done};
+use crate::error::{PageError, PageResult};
+use crate::layout::{confirm, empty, flash, time, Frame};
+use crate::session::{Posted, Signed};
+use crate::Console;
+
+#[derive(Deserialize, Default)]
+pub struct Search {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    tag: String,
+    done: Option<String>,
+}
+
+pub async fn list(
+    State(state): State<Console>,
+    signed: Signed,
+    Path(org): Path<String>,
+    Query(s): Query<Search>,
+) -> PageResult<Response> {
+    let frame = Frame::load(&state, &signed, Some(&org)).await?;
+    let (tag_name, tag_value) = match s.tag.trim() {
+        "" => (None, None),
+        t => match t.split_once('=') {
+            Some((n, v)) => (Some(n.trim().to_string()), Some(v.trim().to_string())),
+            None => (Some(t.to_string()), None),
+        },
+    };
+    let q = StackListQuery {
+        organization: Some(org.clone()),
+        tag_name,
+        tag_value,
+        max_results: 1000,
+        ..StackListQuery::default()
+    };
+    let needle = s.q.trim().to_lowercase();
+    let stacks: Vec<_> = state
+        .service
+        .list_stacks(&signed.ctx, q)
+        .await?
+        .stacks
+        .into_iter()
+        .filter(|st| {
+            needle.is_empty()
+                || format!("{}/{}", st.project, st.name)
+                    .to_lowercase()
+                    .contains(&needle)
+        })
+        .collect();
+    let base = format!("/console/orgs/{org}/stacks");
+    let filtered = !needle.is_empty() || !s.tag.trim().is_empty();
+    let body = html! {
+        h1 { "Stacks" }
+        (flash(s.done.as_deref()))
+        form.filters method="get" action=(base) role="search" {
+            div {
+                label for="q" { "Search" }
+                input #q type="search" name="q" value=(s.q) placeholder="project or stack name";
+            }
+            div {
+                label for="tag" { "Tag" }
+                input #tag type="text" name="tag" value=(s.tag) placeholder="name or name=value";
+            }
+            div.buttons {
+                button type="submit" { "Filter" }
+                @if filtered { a href=(base) { "Clear" } }
+            }
+        }
+        @if stacks.is_empty() {
+            @if filtered { (empty("No stacks match these filters.")) }
+            @else { (empty("There are no stacks you can see in this organization yet. Stacks appear here when someone runs `pulumi stack init` against stackgate.")) }
+        } @else {
+            table {
+                thead { tr { th { "Stack" } th { "Tags" } th { "Created" } } }
+                tbody {
+                    @for st in &stacks {
+                        tr {
+                            td data-label="Stack" { a href={(base) "/" (st.project) "/" (st.name)} { (st.project) "/" (st.name) } }
+                            td data-label="Tags" {
+                                @for (k, v) in &st.tags { span.tag { (k) "=" (v) } " " }
+                            }
+                            td data-label="Created" { (time(st.created, "")) }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(frame.page("Stacks", "stacks", body).into_response())
+}
+
+pub async fn show(
+    State(state): State<Console>,
+    signed: Signed,
+    Path((org, project, stack)): Path<(String, String, String)>,
+    Query(done): Query<Done>,
+) -> PageResult<Response> {
+    let st = state
+        .service
+        .get_stack(&signed.ctx, &org, &project, &stack)
+        .await?;
+    let teams = state
+        .service
+        .stack_teams(&signed.ctx, &org, &project, &stack)
+        .await?;
+    let frame =
+        Frame::load_for(&state, &signed, Some(&org), None, Some((&project, &stack))).await?;
+    let base = format!("/console/orgs/{org}/stacks/{project}/{stack}");
+    let others: Vec<&String> = frame
+        .orgs
+        .iter()
+        .map(|(o, _)| o)
+        .filter(|o| **o != org)
+        .collect();
+    let body = html! {
+        h1 { (project) "/" (stack) }
+        (flash(done.done.as_deref()))
+        dl {
+            dt { "Organization" } dd { (org) }
+            dt { "Created" } dd { (time(st.created, "")) }
+            dt { "Tags" } dd {
+                @if st.tags.is_empty() { "none" }
+                @for (k, v) in &st.tags { span.tag { (k) "=" (v) } " " }
+            }
+        }
+        section {
+            h2 { "Teams with access" }
+            @if teams.is_empty() { (empty("No team has been granted access to this stack; members get the organization's default permission.")) } @else {
+                table {
+                    thead { tr { th { "Team" } th { "Permission" } } }
+                    tbody {
+                        @for t in &teams {
+                            tr {
+                                td data-label="Team" { a href={"/console/orgs/" (org) "/teams/" (t.team.name)} { (t.team.display_name) } }
+                                td data-label="Permission" { (level_name(t.permission)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if frame.may(Action::TransferStack) {
+            section {
+                h2 { "Transfer" }
+                @if others.is_empty() {
+                    (empty("You belong to no other organization to transfer this stack to."))
+                } @else {
+                    form.inline method="post" action={(base) "/transfer"} {
+                        (frame.csrf_field())
+                        label for="to_org" { "Move to organization" }
+                        select #to_org name="to_org" {
+                            @for o in &others { option value=(o) { (o) } }
+                        }
+                        button type="submit" { "Transfer" }
+                    }
+                    p.hint { "Team grants on the stack are dropped; tags stay." }
+                }
+            }
+        }
+        @if frame.may(Action::DeleteStack) {
+            section { h2 { "Delete" } a.button.danger href={(base) "/delete"} { "Delete this stack" } }
+        }
+    };
+    Ok(frame
+        .page(&format!("{project}/{stack}"), "stacks", body)
+        .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct TransferForm {
+    to_org: String,
+}
+
+pub async fn transfer(
+    State(state): State<Console>,
+    Path((org, project, stack)): Path<(String, String, String)>,
+    p: Posted<TransferForm>,
+) -> PageResult<Response> {
+    if p.form.to_org.is_empty() {
+        return Err(PageError::bad_request(
+            "Choose the organization to move the stack to.",
+        ));
+    }
+    state
+        .service
+        .transfer_stack(&p.signed.ctx, &org, &project, &stack, &p.form.to_org)
+        .await?;
+    Ok(back(
+        &format!("/console/orgs/{}/stacks/{project}/{stack}", p.form.to_org),
+        "transferred",
+    )
+    .into_response())
+}
+
+pub async fn confirm_delete(
+    State(state): State<Console>,
+    signed: Signed,
+    Path((org, project, stack)): Path<(String, String, String)>,
+) -> PageResult<Response> {
+    let frame = Frame::load(&state, &signed, Some(&org)).await?;
+    let base = format!("/console/orgs/{org}/stacks/{project}/{stack}");
+    Ok(confirm(
+        &frame,
+        "Delete stack",
+        &format!("Delete stack {project}/{stack} and its state? This cannot be undone."),
+        &format!("{base}/delete"),
+        &base,
+    )
+    .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct Empty {}
+
+pub async fn delete(
+    State(state): State<Console>,
+    Path((org, project, stack)): Path<(String, String, String)>,
+    p: Posted<Empty>,
+) -> PageResult<Response> {
+    state
+        .service
+        .delete_stack(&p.signed.ctx, &org, &project, &stack)
+        .await?;
+    Ok(back(&format!("/console/orgs/{org}/stacks"), "deleted").into_response())
+}

@@ -1,0 +1,532 @@
+//! In-process tests of the console: the router over a temporary SQLite store, driven
+//! with `oneshot` like a browser would (cookies, CSRF fields, redirects).
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use stackgate_console::{ConsoleConfig, RateLimit};
+use stackgate_core::service::SessionPolicy;
+use stackgate_core::Service;
+use stackgate_store::{AuditEvent, AuditQuery, Store};
+use stackgate_store_sqlite::SqliteStore;
+use tempfile::TempDir;
+use tower::ServiceExt;
+
+const ALICE_PW: &str = "alice's long password";
+const BOB_PW: &str = "bob's long password!";
+
+struct App {
+    _dir: TempDir,
+    store: Arc<dyn Store>,
+    router: Router,
+}
+
+struct Resp {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: String,
+}
+
+impl Resp {
+    fn location(&self) -> &str {
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The value of the first `name="csrf"` field on the page.
+    fn csrf(&self) -> String {
+        let at = self
+            .body
+            .find("name=\"csrf\" value=\"")
+            .expect("a csrf field")
+            + 19;
+        self.body[at..at + 64].to_string()
+    }
+}
+
+async fn app_with(config: ConsoleConfig) -> App {
+    let dir = TempDir::new().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("console.db").display());
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::connect(&url).await.expect("open store"));
+    let service = Service::new(store.clone());
+    service
+        .init_org("acme", "alice", "", "test")
+        .await
+        .expect("init org");
+    service
+        .set_password("alice", ALICE_PW)
+        .await
+        .expect("password");
+    service
+        .create_user("bob", "", "", false)
+        .await
+        .expect("bob");
+    service.set_password("bob", BOB_PW).await.expect("password");
+    let router = stackgate_console::router(service, config);
+    App {
+        _dir: dir,
+        store,
+        router,
+    }
+}
+
+async fn app() -> App {
+    app_with(ConsoleConfig::default()).await
+}
+
+impl App {
+    async fn send(&self, req: Request<Body>) -> Resp {
+        let res = self.router.clone().oneshot(req).await.expect("response");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.expect("body").to_bytes();
+        Resp {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    async fn get(&self, path: &str, cookie: &str) -> Resp {
+        let req = Request::get(path)
+            .header(header::HOST, "console.test")
+            .header(header::COOKIE, cookie)
+            .body(Body::empty())
+            .expect("request");
+        self.send(req).await
+    }
+
+    async fn post(&self, path: &str, cookie: &str, form: &[(&str, &str)]) -> Resp {
+        self.post_from(path, cookie, form, Some("http://console.test"))
+            .await
+    }
+
+    async fn post_from(
+        &self,
+        path: &str,
+        cookie: &str,
+        form: &[(&str, &str)],
+        origin: Option<&str>,
+    ) -> Resp {
+        let body = serde_urlencoded::to_string(form).expect("form");
+        let mut req = Request::post(path)
+            .header(header::HOST, "console.test")
+            .header(header::COOKIE, cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(o) = origin {
+            req = req.header(header::ORIGIN, o);
+        }
+        self.send(req.body(Body::from(body)).expect("request"))
+            .await
+    }
+
+    /// Signs in; returns the response of the POST and the session cookie ("" on failure).
+    async fn sign_in(&self, login: &str, password: &str) -> (Resp, String) {
+        let page = self.get("/console/login", "").await;
+        let pre = page
+            .set_cookies()
+            .into_iter()
+            .find(|c| c.starts_with("sg_login_csrf="))
+            .expect("pre-session csrf cookie");
+        let pre = pre.split(';').next().expect("cookie pair").to_string();
+        let csrf = page.csrf();
+        let res = self
+            .post(
+                "/console/login",
+                &pre,
+                &[("csrf", &csrf), ("login", login), ("password", password)],
+            )
+            .await;
+        let session = res
+            .set_cookies()
+            .into_iter()
+            .find(|c| c.starts_with("sg_session=") && !c.starts_with("sg_session=;"))
+            .map(|c| c.split(';').next().expect("pair").to_string())
+            .unwrap_or_default();
+        (res, session)
+    }
+
+    async fn audit(&self) -> Vec<AuditEvent> {
+        let mut tx = self.store.read().await.expect("tx");
+        let org = tx.org_by_name("acme").await.expect("org").expect("acme");
+        tx.list_audit(&AuditQuery {
+            org_id: org.id,
+            limit: 1000,
+            ..AuditQuery::default()
+        })
+        .await
+        .expect("audit")
+    }
+}
+
+#[tokio::test]
+async fn sign_in_sets_a_strict_http_only_cookie_and_is_audited() {
+    let app = app().await;
+    let (res, cookie) = app.sign_in("alice", ALICE_PW).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(res.location(), "/console");
+    let set = res
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("sg_session="))
+        .expect("session cookie");
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/console"] {
+        assert!(set.contains(attr), "{attr} missing from {set}");
+    }
+    assert!(
+        !set.contains("Secure"),
+        "plain HTTP without --secure-cookies"
+    );
+    let page = app.get("/console/orgs/acme", &cookie).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Signed in as"));
+    for h in [
+        "content-security-policy",
+        "x-frame-options",
+        "referrer-policy",
+    ] {
+        assert!(page.headers.contains_key(h), "{h}");
+    }
+    assert_eq!(page.headers["cache-control"], "no-store");
+    let events = app.audit().await;
+    assert!(events
+        .iter()
+        .any(|e| e.event.event == "user-login" && e.event.actor.login == "alice"));
+}
+
+#[tokio::test]
+async fn secure_cookies_flag_marks_the_cookie_secure() {
+    let app = app_with(ConsoleConfig {
+        secure_cookies: true,
+        ..ConsoleConfig::default()
+    })
+    .await;
+    let (res, _) = app.sign_in("alice", ALICE_PW).await;
+    assert!(res
+        .set_cookies()
+        .iter()
+        .any(|c| c.starts_with("sg_session=") && c.contains("; Secure")));
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_login_fail_alike() {
+    let app = app().await;
+    let (bad, cookie) = app.sign_in("alice", "not the password").await;
+    assert_eq!(bad.status, StatusCode::UNAUTHORIZED);
+    assert!(cookie.is_empty());
+    assert!(bad.body.contains("The login or password is incorrect."));
+    let (unknown, _) = app.sign_in("nobody", "not the password").await;
+    assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+    assert!(unknown.body.contains("The login or password is incorrect."));
+    let events = app.audit().await;
+    let failed: Vec<_> = events
+        .iter()
+        .filter(|e| e.event.event == "user-login-failed")
+        .collect();
+    assert_eq!(
+        failed.len(),
+        1,
+        "only the known user's failure is in the org log"
+    );
+    assert!(!failed[0].event.description.contains("not the password"));
+}
+
+#[tokio::test]
+async fn failed_sign_ins_are_rate_limited() {
+    let app = app_with(ConsoleConfig {
+        rate_limit: RateLimit {
+            max_failures: 3,
+            window_secs: 900,
+        },
+        ..ConsoleConfig::default()
+    })
+    .await;
+    for _ in 0..3 {
+        let (res, _) = app.sign_in("alice", "wrong password!!").await;
+        assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    }
+    let (res, cookie) = app.sign_in("alice", ALICE_PW).await;
+    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(cookie.is_empty(), "no session while limited");
+    assert!(res.body.contains("Too many failed sign-ins"));
+    // Another login from the same address is not affected.
+    let (res, _) = app.sign_in("bob", BOB_PW).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn posts_without_the_csrf_token_or_from_another_origin_are_refused() {
+    let app = app().await;
+    let (_, cookie) = app.sign_in("alice", ALICE_PW).await;
+    let page = app.get("/console/orgs/acme/members", &cookie).await;
+    let csrf = page.csrf();
+    let add = [("login", "bob"), ("role", "member")];
+    let res = app
+        .post("/console/orgs/acme/members/add", &cookie, &add)
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert!(res.body.contains("did not come from this site"));
+    let wrong = [
+        ("csrf", "0".repeat(64)),
+        ("login", "bob".into()),
+        ("role", "member".into()),
+    ];
+    let wrong: Vec<(&str, &str)> = wrong.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let res = app
+        .post("/console/orgs/acme/members/add", &cookie, &wrong)
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    let good = [
+        ("csrf", csrf.as_str()),
+        ("login", "bob"),
+        ("role", "member"),
+    ];
+    let res = app
+        .post_from(
+            "/console/orgs/acme/members/add",
+            &cookie,
+            &good,
+            Some("https://evil.example"),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    // Nothing changed so far; the same form with the token from this site works.
+    let bob_added = |events: Vec<AuditEvent>| {
+        events
+            .iter()
+            .any(|e| e.event.event == "member-added" && e.event.description.contains("bob"))
+    };
+    assert!(!bob_added(app.audit().await));
+    let res = app
+        .post("/console/orgs/acme/members/add", &cookie, &good)
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    assert!(bob_added(app.audit().await));
+    // The sign-in form needs its double-submit cookie.
+    let res = app
+        .post(
+            "/console/login",
+            "",
+            &[("csrf", &csrf), ("login", "alice"), ("password", ALICE_PW)],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn sign_out_ends_the_session() {
+    let app = app().await;
+    let (_, cookie) = app.sign_in("alice", ALICE_PW).await;
+    let page = app.get("/console/orgs/acme", &cookie).await;
+    let res = app
+        .post("/console/logout", &cookie, &[("csrf", &page.csrf())])
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert!(res.set_cookies().iter().any(|c| c.contains("Max-Age=0")));
+    let after = app.get("/console/orgs/acme", &cookie).await;
+    assert_eq!(after.status, StatusCode::SEE_OTHER);
+    assert_eq!(after.location(), "/console/login");
+}
+
+#[tokio::test]
+async fn expired_sessions_send_the_user_back_to_sign_in() {
+    let app = app_with(ConsoleConfig {
+        session: SessionPolicy {
+            idle_timeout: 0,
+            max_age: 3600,
+        },
+        ..ConsoleConfig::default()
+    })
+    .await;
+    let (res, cookie) = app.sign_in("alice", ALICE_PW).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let page = app.get("/console/orgs/acme", &cookie).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.location(), "/console/login");
+}
+
+#[tokio::test]
+async fn a_member_sees_no_admin_controls_and_a_forged_post_is_refused_and_audited() {
+    let app = app().await;
+    let (_, admin) = app.sign_in("alice", ALICE_PW).await;
+    let page = app.get("/console/orgs/acme/members", &admin).await;
+    let res = app
+        .post(
+            "/console/orgs/acme/members/add",
+            &admin,
+            &[("csrf", &page.csrf()), ("login", "bob"), ("role", "member")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+
+    let (_, bob) = app.sign_in("bob", BOB_PW).await;
+    let page = app.get("/console/orgs/acme/members", &bob).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.body.contains("Add an existing user"));
+    assert!(!page.body.contains("/remove"));
+    assert!(!page.body.contains("Audit log"), "admin-only nav hidden");
+    let tokens = app.get("/console/orgs/acme/tokens", &bob).await;
+    assert!(!tokens.body.contains("New organization token"));
+    let res = app
+        .post(
+            "/console/orgs/acme/members/add",
+            &bob,
+            &[
+                ("csrf", &page.csrf()),
+                ("login", "alice"),
+                ("role", "member"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert!(res.body.contains("You do not have permission"));
+    let events = app.audit().await;
+    assert!(
+        events
+            .iter()
+            .any(|e| e.event.event == "auth-failure-organization-role"
+                && e.event.actor.login == "bob")
+    );
+}
+
+/// A `MakeWriter` that keeps everything logged, to look for secrets in it.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_token_value_is_shown_once_and_never_in_urls_or_logs() {
+    let logs = Captured::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_max_level(tracing::Level::TRACE)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let app = app().await;
+    let (login, cookie) = app.sign_in("alice", ALICE_PW).await;
+    let session_value = cookie.trim_start_matches("sg_session=").to_string();
+    assert!(!login.location().contains(&session_value));
+    let page = app.get("/console/orgs/acme/tokens", &cookie).await;
+    assert!(page.body.contains("Elevated permissions"));
+    let res = app
+        .post(
+            "/console/orgs/acme/tokens",
+            &cookie,
+            &[
+                ("csrf", &page.csrf()),
+                ("name", "deploy-bot"),
+                ("description", "CI"),
+                ("admin", "on"),
+                ("expires_days", "30"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_eq!(res.headers["cache-control"], "no-store");
+    assert!(res.headers.get(header::LOCATION).is_none());
+    let at = res.body.find("pul-").expect("the value is on the page");
+    let value = res.body[at..at + 44].to_string();
+    assert!(res.body.contains("will not be shown again"));
+    assert!(res.body.contains("elevated permissions"));
+    for path in [
+        "/console/orgs/acme/tokens",
+        "/console/orgs/acme",
+        "/console/orgs/acme/audit",
+    ] {
+        let again = app.get(path, &cookie).await;
+        assert_eq!(again.status, StatusCode::OK, "{path}");
+        assert!(!again.body.contains(&value), "{path} shows the value again");
+        if path != "/console/orgs/acme" {
+            assert!(again.body.contains("deploy-bot"), "{path}");
+        }
+    }
+    let logged = String::from_utf8_lossy(&logs.0.lock().expect("lock")).into_owned();
+    for secret in [value.as_str(), session_value.as_str(), ALICE_PW] {
+        assert!(!logged.contains(secret), "a secret reached the log");
+    }
+    for e in app.audit().await {
+        assert!(!e.event.description.contains(&value));
+    }
+}
+
+#[tokio::test]
+async fn pages_answer_plain_errors_and_assets_are_cacheable() {
+    let app = app().await;
+    let res = app.get("/console/orgs/acme", "").await;
+    assert_eq!(res.location(), "/console/login");
+    let (_, cookie) = app.sign_in("alice", ALICE_PW).await;
+    let res = app.get("/console/orgs/nope", &cookie).await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    assert!(res.body.contains("may not have access"));
+    let page = app.get("/console/orgs/acme", &cookie).await;
+    let at = page.body.find("/console/assets/").expect("css link");
+    let end = page.body[at..].find('"').expect("end") + at;
+    let css = app.get(&page.body[at..end], "").await;
+    assert_eq!(css.status, StatusCode::OK);
+    assert!(css.headers["cache-control"]
+        .to_str()
+        .expect("ascii")
+        .contains("immutable"));
+    let root = app.get("/", "").await;
+    assert_eq!(root.location(), "/console");
+}
+
+#[tokio::test]
+async fn the_audit_log_exports_filtered_csv_and_cef() {
+    let app = app().await;
+    let (_, cookie) = app.sign_in("alice", ALICE_PW).await;
+    let page = app
+        .get("/console/orgs/acme/audit?event=user-login", &cookie)
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("export?format=csv&amp;event=user-login"));
+    let csv = app
+        .get(
+            "/console/orgs/acme/audit/export?format=csv&event=user-login",
+            &cookie,
+        )
+        .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.headers[header::CONTENT_DISPOSITION]
+        .to_str()
+        .expect("ascii")
+        .starts_with("attachment"));
+    assert!(csv.body.starts_with("Timestamp,"));
+    assert!(csv.body.contains("user-login"));
+    assert!(!csv.body.contains("member-added"));
+    let cef = app
+        .get("/console/orgs/acme/audit/export?format=cef", &cookie)
+        .await;
+    assert!(cef.body.starts_with("CEF:0|"));
+    let bad = app
+        .get("/console/orgs/acme/audit?from=yesterday", &cookie)
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.contains("Dates must look like"));
+}
