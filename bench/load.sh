@@ -20,6 +20,9 @@ WARMUP="${WARMUP:-2s}"
 CONNS="${CONNS:-32}"
 THREADS="${THREADS:-1}"
 WRITES_PER_SEC="${WRITES_PER_SEC:-0}"
+# A measured run during which other processes used more than MAX_OTHER % of one CPU is
+# reported as disturbed, and the script exits with status 3 (after printing the figures).
+MAX_OTHER="${MAX_OTHER:-10}"
 PIN="${PIN:-1}"
 SERVER_CPUS="${SERVER_CPUS:-0}"
 CLIENT_CPUS="${CLIENT_CPUS:-1}"
@@ -131,9 +134,13 @@ run_wrk() {
         -v wall="$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}')" \
         -v m=$((m1 - m0)) -v s=$((s1 - s0)) -v c=$((c1 - c0)) 'BEGIN {
         o = m - s - c; if (o < 0) o = 0
+        printf "%.0f\n", 100*o/hz/wall > "/dev/fd/3"
         printf "   %-18s %-4s %9.0f req/s  p50 %-8s p99 %-8s CPU%% of wall: server %3.0f  wrk %3.0f  other %3.0f\n",
             path, d, rps, p50, p99, 100*s/hz/wall, 100*c/hz/wall, 100*o/hz/wall
-    }' >&2
+    }' >&2 3>"$WORK/other"
+    if [[ "$duration" == "$DURATION" ]] && (( $(cat "$WORK/other") > MAX_OTHER )); then
+        printf ' %s (%s%%)' "$path" "$(cat "$WORK/other")" >>"$WORK/disturbed"
+    fi
     echo "$rps"
 }
 
@@ -174,3 +181,10 @@ awk -v u="$AUTHED" -v h="$HEALTH" -v c="$CAPS" 'BEGIN {
     printf "ratio /api/user / /healthz          = %.2f\n", u / h
     printf "ratio /api/user / /api/capabilities = %.2f (target >= 0.70: %s)\n", u / c, (u / c >= 0.70 ? "met" : "NOT met")
 }'
+# bench runs in $(...) subshells, so the disturbed list comes back through a file.
+if [[ -s "$WORK/disturbed" ]]; then
+    echo "DISTURBED: other processes used more than ${MAX_OTHER}% CPU during:$(cat "$WORK/disturbed")"
+    echo "(the figures above are not trustworthy; wait for a quiet machine and run again)"
+    exit 3
+fi
+echo "clean run: other processes stayed below ${MAX_OTHER}% CPU in every measured run"

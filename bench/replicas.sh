@@ -3,9 +3,8 @@
 # replica, and two and three replicas on one PostgreSQL database.
 #
 # The mix (bench/replicas-mix.lua): 90 % authenticated GET /api/user, 10 % POST
-# /api/user/tokens (token create: one write transaction + audit event, and — because
-# every commit invalidates token caches, on every replica through NOTIFY — the next
-# reads are cache misses). Plus GET /api/capabilities (no DB, no auth) as the bare
+# /api/user/tokens (token create: one write transaction + audit event; it does not alter
+# cached token facts, so it does not invalidate any replica's cache). Plus GET /api/capabilities (no DB, no auth) as the bare
 # baseline of each setup. With several replicas, one wrk per replica runs at the same
 # time (connections split evenly), which is what a round-robin balancer would do without
 # the balancer's own cost; the figures are the sums. wrk uses 2 threads in all (2 for one

@@ -3,6 +3,8 @@
 //! - `authenticate/cache_hit`: `Service::authenticate` with a warm cache (no database);
 //! - `authenticate/cache_miss`: the same call after `AuthCache::invalidate_all`, so every
 //!   iteration reloads the token, user and memberships from SQLite;
+//! - `authenticate/rejected_*`: a value with wrong check digits (refused offline) and a
+//!   well-formed value that is not in the database (looked up, failure path);
 //! - `authz/*`: the pure permission check for representative stack actions;
 //! - `token/*`: the offline format check and the SHA-256 hash of a value.
 //!
@@ -10,7 +12,7 @@
 //! hit" claim directly: it warms a cache, closes the store's connection pools, and checks
 //! that a hit still succeeds while a miss fails.
 //!
-//! Run with `cargo bench -p stackgate-core --bench auth` (about 35 s).
+//! Run with `cargo bench -p stackgate-core --bench auth` (about 45 s).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -113,6 +115,31 @@ fn bench_authenticate(c: &mut Criterion) {
             },
             BatchSize::PerIteration,
         );
+    });
+    // Refusals. A value failing the check digits never reaches the store; a well-formed
+    // value that is not in the database (anyone can compute the CRC) is looked up, and
+    // then looked up again inside a *write* transaction to record the failure.
+    let forged = format!("token {}", TokenValue::generate().expose());
+    let mut mistyped = header.to_string();
+    let last = if mistyped.ends_with('0') { "1" } else { "0" };
+    mistyped.replace_range(mistyped.len() - 1.., last);
+    group.bench_function("rejected_bad_check_digits", |b| {
+        b.to_async(&rt).iter(|| async {
+            let refused = service
+                .authenticate(Some(&mistyped), "127.0.0.1")
+                .await
+                .is_err();
+            assert!(refused, "a mistyped token is refused");
+        });
+    });
+    group.bench_function("rejected_unknown_token", |b| {
+        b.to_async(&rt).iter(|| async {
+            let refused = service
+                .authenticate(Some(&forged), "127.0.0.1")
+                .await
+                .is_err();
+            assert!(refused, "an unknown token is refused");
+        });
     });
     group.finish();
 }

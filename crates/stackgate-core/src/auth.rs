@@ -2,9 +2,10 @@
 //!
 //! Verification order: header shape → token shape and CRC check part (no database) →
 //! SHA-256 → in-memory cache → database. A cache entry is trusted only while the
-//! process-wide *generation* it was loaded at is current: every committed change bumps the
-//! generation (see [`AuthCache::invalidate_all`]), so a revoked token, a removed member or
-//! a changed grant is never served from the cache after the change commits. Entries also
+//! process-wide *generation* it was loaded at is current: every committed change that can
+//! alter cached facts bumps the generation (see [`AuthCache::invalidate_all`] and
+//! `Service::commit`), so a revoked token, a removed member or a changed role is never
+//! served from the cache after the change commits. Entries also
 //! age out after [`MAX_ENTRY_AGE`] so that changes made by another process on the same
 //! database (the operator CLI) are picked up.
 //!

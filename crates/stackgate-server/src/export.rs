@@ -176,7 +176,8 @@ pub fn body_stream(
             }
         }
     });
-    stream::iter(header).chain(pages)
+    // Fused: the compression layer may poll once more after the end.
+    stream::iter(header).chain(pages).fuse()
 }
 
 #[cfg(test)]

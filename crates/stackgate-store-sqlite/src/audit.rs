@@ -4,7 +4,8 @@
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use stackgate_store::{
-    AuditActor, AuditEvent, AuditHead, AuditQuery, ChainLink, NewAuditEvent, StoreResult, Timestamp,
+    AuditActor, AuditEvent, AuditHead, AuditQuery, ChainLink, NewAuditEvent, StoreError,
+    StoreResult, Timestamp,
 };
 
 use crate::error::db_err;
@@ -104,13 +105,76 @@ fn event_from_row(row: &SqliteRow) -> StoreResult<AuditEvent> {
     })
 }
 
-pub(crate) async fn list(
-    conn: &mut SqliteConnection,
-    query: &AuditQuery,
-) -> StoreResult<Vec<AuditEvent>> {
-    let mut q: QueryBuilder<'_, Sqlite> =
-        QueryBuilder::new(format!("SELECT {COLS} FROM audit_events WHERE org_id = "));
-    q.push_bind(query.org_id.as_str());
+/// One page of events as a single JSON value: decoding one text column is several times
+/// cheaper through sqlx than decoding 17 columns per row, which dominates large exports.
+/// The aggregate takes the rows in the order the inner `ORDER BY seq DESC LIMIT n` yields
+/// them (SQLite does not flatten a LIMIT subquery into an aggregate, and an `ORDER BY`
+/// inside `json_group_array` would sort every page a second time); the storage story
+/// checks the order.
+const PAGE_JSON: &str = "SELECT json_group_array(json_array(id, org_id, seq, timestamp, \
+     event, description, user_login, user_name, user_email, token_id, token_name, source_ip, \
+     req_org_admin, req_stack_admin, auth_failure, prev_hash, hash)) AS page FROM (";
+
+/// A row of [`PAGE_JSON`], in column order.
+#[derive(serde::Deserialize)]
+struct JsonRow(
+    i64,
+    String,
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    i64,
+    i64,
+    i64,
+    String,
+    String,
+);
+
+impl From<JsonRow> for AuditEvent {
+    fn from(r: JsonRow) -> AuditEvent {
+        AuditEvent {
+            id: r.0,
+            event: NewAuditEvent {
+                org_id: r.1,
+                timestamp: r.3,
+                event: r.4,
+                description: r.5,
+                actor: AuditActor {
+                    login: r.6,
+                    name: r.7,
+                    email: r.8,
+                    token_id: r.9,
+                    token_name: r.10,
+                },
+                source_ip: r.11,
+                req_org_admin: r.12 != 0,
+                req_stack_admin: r.13 != 0,
+                auth_failure: r.14 != 0,
+            },
+            link: ChainLink {
+                seq: r.2,
+                prev_hash: r.15,
+                hash: r.16,
+            },
+        }
+    }
+}
+
+/// Appends one filtered, newest-first, limited scan. `event` narrows it to one event id
+/// (so that SQLite walks the `(org_id, event, seq)` index).
+fn push_scan(q: &mut QueryBuilder<'_, Sqlite>, query: &AuditQuery, event: Option<&str>) {
+    q.push(format!("SELECT {COLS} FROM audit_events WHERE org_id = "));
+    q.push_bind(query.org_id.clone());
+    if let Some(event) = event {
+        q.push(" AND event = ").push_bind(event.to_owned());
+    }
     if let Some(before) = query.before_seq {
         q.push(" AND seq < ").push_bind(before);
     }
@@ -120,29 +184,49 @@ pub(crate) async fn list(
     if let Some(end) = query.end_time {
         q.push(" AND timestamp <= ").push_bind(end);
     }
-    if !query.events.is_empty() {
-        q.push(" AND event IN (");
-        let mut events = q.separated(", ");
-        for event in &query.events {
-            events.push_bind(event.as_str());
-        }
-        q.push(")");
-    }
     if let Some(login) = &query.user_login {
-        q.push(" AND user_login = ").push_bind(login.as_str());
+        q.push(" AND user_login = ").push_bind(login.clone());
     }
     if let Some(token_id) = &query.token_id {
-        q.push(" AND token_id = ").push_bind(token_id.as_str());
+        q.push(" AND token_id = ").push_bind(token_id.clone());
     }
     q.push(" ORDER BY seq DESC LIMIT ")
         .push_bind(i64::from(query.limit));
-    q.build()
-        .fetch_all(conn)
+}
+
+pub(crate) async fn list(
+    conn: &mut SqliteConnection,
+    query: &AuditQuery,
+) -> StoreResult<Vec<AuditEvent>> {
+    let mut q: QueryBuilder<'_, Sqlite> = QueryBuilder::new(PAGE_JSON);
+    match query.events.as_slice() {
+        [] => push_scan(&mut q, query, None),
+        [one] => push_scan(&mut q, query, Some(one)),
+        // Several event ids: one index walk per id, merged. A single `event IN (...)`
+        // lets the planner fall back to scanning the whole org when ids are rare.
+        several => {
+            q.push("SELECT * FROM (");
+            for (i, event) in several.iter().enumerate() {
+                if i > 0 {
+                    q.push(" UNION ALL ");
+                }
+                q.push("SELECT * FROM (");
+                push_scan(&mut q, query, Some(event));
+                q.push(")");
+            }
+            q.push(") ORDER BY seq DESC LIMIT ")
+                .push_bind(i64::from(query.limit));
+        }
+    }
+    q.push(")");
+    let page: Option<String> = q
+        .build_query_scalar()
+        .fetch_one(conn)
         .await
-        .map_err(db_err)?
-        .iter()
-        .map(event_from_row)
-        .collect()
+        .map_err(db_err)?;
+    let rows: Vec<JsonRow> = serde_json::from_str(page.as_deref().unwrap_or("[]"))
+        .map_err(|e| StoreError::Backend(format!("decoding an audit page: {e}")))?;
+    Ok(rows.into_iter().map(AuditEvent::from).collect())
 }
 
 pub(crate) async fn chain(

@@ -77,6 +77,12 @@ impl SqliteStore {
             .await
             .map_err(db_err)?;
         migrate(&write).await?;
+        // Refresh the planner's statistics where they are missing or stale (bounded work):
+        // without them a filter on a rare audit event id can walk a whole org's log.
+        sqlx::query("PRAGMA optimize=0x10002")
+            .execute(&write)
+            .await
+            .map_err(db_err)?;
 
         let read = SqlitePoolOptions::new()
             .max_connections(read_connections.max(1))

@@ -12,7 +12,7 @@ use crate::error::{CoreError, CoreResult};
 use crate::principal::{now, Ctx};
 
 /// Events read per store round-trip by export and verification.
-pub const EXPORT_BATCH: u32 = 2_000;
+pub const EXPORT_BATCH: u32 = 10_000;
 const DAY: i64 = 86_400;
 
 /// The outcome of walking an org's chain.
@@ -137,7 +137,7 @@ impl Service {
                 format!("audit log of '{org_name}' exported as {format}"),
             )
             .await?;
-            self.commit(tx).await?;
+            self.commit_keeping_cache(tx).await?;
             query.org_id = org.id;
             query.limit = EXPORT_BATCH;
             Ok(AuditExport {
@@ -238,7 +238,7 @@ impl Service {
                 desc,
             )
             .await?;
-            self.commit(tx).await?;
+            self.commit_keeping_cache(tx).await?;
             pruned.push((org.name, removed));
         }
         Ok(pruned)

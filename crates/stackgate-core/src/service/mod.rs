@@ -180,6 +180,16 @@ impl Service {
         Ok(())
     }
 
+    /// Commits a change that cannot alter what the token cache holds — a token row, its
+    /// owner, a user's org memberships and roles, a team token's team: creating tokens,
+    /// stacks, tags, grants, settings. Every cache (here and on other replicas) stays
+    /// valid, so a busy writer does not turn every read into a cache miss. When in doubt,
+    /// use [`Service::commit`].
+    async fn commit_keeping_cache(&self, tx: Box<dyn Tx>) -> CoreResult<()> {
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Commits a transaction and makes cached authentication facts stale.
     async fn commit(&self, mut tx: Box<dyn Tx>) -> CoreResult<()> {
         // Other replicas drop their token caches when this commits (PostgreSQL NOTIFY).

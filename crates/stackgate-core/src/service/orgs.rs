@@ -168,7 +168,7 @@ impl Service {
                 .await?;
             }
             let counts = tx.org_counts(&org.id).await?;
-            self.commit(tx).await?;
+            self.commit_keeping_cache(tx).await?;
             Ok(OrgView {
                 org,
                 counts,

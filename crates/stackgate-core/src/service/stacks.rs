@@ -226,7 +226,7 @@ impl Service {
                 ));
             }
             record(&mut *tx, ctx, &org.id, EventType::StackCreated, desc).await?;
-            self.commit(tx).await?;
+            self.commit_keeping_cache(tx).await?;
             Ok(stack)
         }
         .await;
@@ -420,7 +420,7 @@ impl Service {
                 format!("stack '{org_name}/{project}/{stack_name}' deleted"),
             )
             .await?;
-            self.commit(tx).await
+            self.commit_keeping_cache(tx).await
         }
         .await;
         self.finish(ctx, r).await
@@ -470,7 +470,7 @@ impl Service {
                 listed.join(", ")
             );
             record(&mut *tx, ctx, &org.id, EventType::StackTagsChanged, desc).await?;
-            self.commit(tx).await
+            self.commit_keeping_cache(tx).await
         }
         .await;
         self.finish(ctx, r).await
@@ -554,7 +554,7 @@ impl Service {
             }
             let desc = format!("team '{team_name}' permission on stack '{org_name}/{project}/{stack_name}' set to {}", perm.code());
             record(&mut *tx, ctx, &org.id, EventType::StackTeamPermissionChanged, desc).await?;
-            self.commit(tx).await
+            self.commit_keeping_cache(tx).await
         }
         .await;
         self.finish(ctx, r).await
@@ -633,7 +633,7 @@ impl Service {
                 .await?;
             lock_chains(&mut *tx, &[&org.id, &dest.id]).await?;
             self.move_one(&mut *tx, ctx, &org, &dest, &stack).await?;
-            self.commit(tx).await
+            self.commit_keeping_cache(tx).await
         }
         .await;
         self.finish(ctx, r).await
@@ -680,7 +680,7 @@ impl Service {
             for stack in &stacks {
                 self.move_one(&mut *tx, ctx, &org, &dest, stack).await?;
             }
-            self.commit(tx).await?;
+            self.commit_keeping_cache(tx).await?;
             Ok(stacks.len())
         }
         .await;

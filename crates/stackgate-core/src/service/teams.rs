@@ -163,7 +163,7 @@ impl Service {
                 format!("team '{name}' created in '{org_name}'"),
             )
             .await?;
-            self.commit(tx).await?;
+            self.commit_keeping_cache(tx).await?;
             let user_role = members.first().map(|(_, r)| *r);
             Ok(TeamView {
                 team,

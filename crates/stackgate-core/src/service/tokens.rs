@@ -134,7 +134,7 @@ impl Service {
                 desc,
             )
             .await?;
-            self.commit(tx).await?;
+            self.commit_keeping_cache(tx).await?;
             Ok(created)
         }
         .await;
@@ -246,7 +246,7 @@ impl Service {
                 describe_expiry(expires)
             );
             record(&mut *tx, ctx, &org.id, EventType::TeamTokenCreated, desc).await?;
-            self.commit(tx).await?;
+            self.commit_keeping_cache(tx).await?;
             Ok(created)
         }
         .await;

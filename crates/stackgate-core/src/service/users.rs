@@ -84,7 +84,7 @@ impl Service {
             )
             .await?;
         }
-        self.commit(tx).await?;
+        self.commit_keeping_cache(tx).await?;
         Ok(created)
     }
 
