@@ -7,7 +7,7 @@
 #   bash bench/load.sh                 # defaults below
 #   DURATION=10s CONNS=32 THREADS=1 WARMUP=2s bash bench/load.sh
 #   WRITES_PER_SEC=50 bash bench/load.sh   # adds a 4th run: /api/user while another client
-#                                          # commits 50 changes/s (bench/commit-writer.py)
+#                                          # commits 50 cache-invalidating changes/s (bench/commit-writer.py)
 #
 # CPU pinning (PIN=1, the default, when there are >= 2 CPUs): the server runs on CPU 0
 # and wrk on CPU 1 (taskset), so the two do not steal each other's cycles. tokio sizes its

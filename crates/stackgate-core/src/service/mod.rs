@@ -93,9 +93,11 @@ impl Service {
         reason: &str,
         source_ip: &str,
     ) -> CoreResult<()> {
-        let mut tx = self.store.begin().await?;
-        let Some(token) = tx.token_by_hash(&hash.0).await? else {
-            tracing::warn!(
+        // Anyone can forge a value that passes the offline check, so an unknown value must
+        // stay cheap: a read snapshot, never the (single) write connection.
+        let known = self.store.read().await?.token_by_hash(&hash.0).await?;
+        let Some(token) = known else {
+            tracing::debug!(
                 token_hash_prefix = &hash.0[..8],
                 source_ip,
                 "unknown access token presented"
@@ -108,6 +110,7 @@ impl Service {
             return Ok(());
         }
         self.failed_auth_recorded.insert(token.id.clone(), now);
+        let mut tx = self.store.begin().await?;
         let (identity, org_ids) = match token.kind {
             TokenKind::Personal => {
                 let Some(user) = tx
