@@ -13,15 +13,16 @@
 //! that reads do not turn into writes.
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use dashmap::DashMap;
 use stackgate_store::{Org, OrgRole, Store, TokenKind};
 
 use crate::error::{CoreError, CoreResult};
 use crate::principal::{now, Identity, Principal, TokenRef};
-use crate::token::{TokenHash, TokenValue};
+use crate::token::{TokenDigest, TokenHash, TokenValue};
 
 /// How long a cache entry may be trusted without a change in this process.
 pub const MAX_ENTRY_AGE: Duration = Duration::from_secs(5);
@@ -35,6 +36,10 @@ pub struct CachedAuth {
     pub principal: Arc<Principal>,
     /// For users: every org they belong to, with their role.
     pub memberships: Arc<Vec<(Org, OrgRole)>>,
+    /// The HTTP layer's rendering of `GET /api/user` for these facts, made on first use.
+    /// An entry is never changed, only replaced when facts change, so this cannot go
+    /// stale; it saves re-serialising the most frequent authenticated response.
+    pub rendered_user: OnceLock<Bytes>,
     generation: u64,
     loaded: Instant,
     last_used: AtomicI64,
@@ -43,8 +48,12 @@ pub struct CachedAuth {
 /// Token verification cache shared by all requests of one process.
 #[derive(Default)]
 pub struct AuthCache {
-    entries: DashMap<String, Arc<CachedAuth>>,
+    entries: DashMap<TokenDigest, Arc<CachedAuth>>,
     generation: AtomicU64,
+    /// One load per token hash at a time: requests that miss while a load of the same
+    /// token is under way wait for it instead of each querying the database (a burst of
+    /// CI jobs sharing one token at start-up, or after an invalidation).
+    loading: DashMap<TokenDigest, Arc<tokio::sync::Mutex<()>>>,
 }
 
 impl AuthCache {
@@ -54,18 +63,23 @@ impl AuthCache {
         self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
-    fn get(&self, hash: &TokenHash) -> Option<Arc<CachedAuth>> {
-        let entry = self.entries.get(&hash.0)?.clone();
+    /// How many token loads are under way (requests waiting at a load gate included).
+    pub fn loads_in_flight(&self) -> usize {
+        self.loading.len()
+    }
+
+    fn get(&self, digest: &TokenDigest) -> Option<Arc<CachedAuth>> {
+        let entry = self.entries.get(digest)?.clone();
         let fresh = entry.generation == self.generation.load(Ordering::Acquire)
             && entry.loaded.elapsed() < MAX_ENTRY_AGE;
         fresh.then_some(entry)
     }
 
-    fn put(&self, hash: TokenHash, entry: Arc<CachedAuth>) {
+    fn put(&self, digest: TokenDigest, entry: Arc<CachedAuth>) {
         if self.entries.len() >= MAX_ENTRIES {
             self.entries.clear();
         }
-        self.entries.insert(hash.0, entry);
+        self.entries.insert(digest, entry);
     }
 }
 
@@ -95,16 +109,11 @@ pub async fn authenticate(
     cache: &AuthCache,
     value: &TokenValue,
 ) -> CoreResult<Arc<CachedAuth>> {
-    let hash = value.hash();
+    let digest = value.digest();
     let now = now();
-    let entry = match cache.get(&hash) {
+    let entry = match cache.get(&digest) {
         Some(entry) => entry,
-        None => {
-            let generation = cache.generation.load(Ordering::Acquire);
-            let entry = Arc::new(load(store, &hash, generation).await?);
-            cache.put(hash, entry.clone());
-            entry
-        }
+        None => load_once(store, cache, digest).await?,
     };
     if let Some(token) = &entry.principal.token {
         if token.expires != 0 && token.expires <= now {
@@ -123,6 +132,49 @@ pub async fn authenticate(
         }
     }
     Ok(entry)
+}
+
+/// Loads a missed token, one load per hash at a time; a request that waited re-checks the
+/// cache first and usually finds the entry its predecessor stored.
+async fn load_once(
+    store: &dyn Store,
+    cache: &AuthCache,
+    digest: TokenDigest,
+) -> CoreResult<Arc<CachedAuth>> {
+    let gate = LoadGate::enter(cache, digest);
+    let _turn = gate.mutex.lock().await;
+    if let Some(entry) = cache.get(&digest) {
+        return Ok(entry);
+    }
+    let generation = cache.generation.load(Ordering::Acquire);
+    let entry = Arc::new(load(store, &digest.hash(), generation).await?);
+    cache.put(digest, entry.clone());
+    Ok(entry)
+}
+
+/// A request's place at the per-token load gate. Dropping it (also when the request is
+/// cancelled) removes the gate once no other request holds it, so the map only ever holds
+/// the loads under way.
+struct LoadGate<'a> {
+    cache: &'a AuthCache,
+    key: TokenDigest,
+    mutex: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl<'a> LoadGate<'a> {
+    fn enter(cache: &'a AuthCache, key: TokenDigest) -> LoadGate<'a> {
+        let mutex = cache.loading.entry(key).or_default().clone();
+        LoadGate { cache, key, mutex }
+    }
+}
+
+impl Drop for LoadGate<'_> {
+    fn drop(&mut self) {
+        // The map holds one reference and each request at the gate another.
+        self.cache.loading.remove_if(&self.key, |_, m| {
+            Arc::ptr_eq(m, &self.mutex) && Arc::strong_count(m) == 2
+        });
+    }
 }
 
 async fn load(store: &dyn Store, hash: &TokenHash, generation: u64) -> CoreResult<CachedAuth> {
@@ -174,6 +226,7 @@ async fn load(store: &dyn Store, hash: &TokenHash, generation: u64) -> CoreResul
             }),
         }),
         memberships: Arc::new(memberships),
+        rendered_user: OnceLock::new(),
         generation,
         loaded: Instant::now(),
         last_used: AtomicI64::new(token.last_used),

@@ -38,8 +38,9 @@ impl TokenValue {
             return None;
         }
         let (random, check) = body.split_at(RANDOM_HEX);
-        let expected = format!("{:08x}", crc32fast::hash(random.as_bytes()));
-        (expected == check).then(|| TokenValue(presented.to_string()))
+        // `check` is 8 lowercase hex digits (checked above), so it parses.
+        let check = u32::from_str_radix(check, 16).ok()?;
+        (check == crc32fast::hash(random.as_bytes())).then(|| TokenValue(presented.to_string()))
     }
 
     /// The value itself, for the one response that shows it.
@@ -47,12 +48,28 @@ impl TokenValue {
         &self.0
     }
 
+    /// SHA-256 of the value: what the verification cache is keyed by.
+    pub fn digest(&self) -> TokenDigest {
+        TokenDigest(Sha256::digest(self.0.as_bytes()).into())
+    }
+
+    /// SHA-256 hex of the value: what the database stores.
     pub fn hash(&self) -> TokenHash {
-        TokenHash(hex::encode(Sha256::digest(self.0.as_bytes())))
+        self.digest().hash()
     }
 }
 
-/// SHA-256 hex of a token value: what the database stores and the cache is keyed by.
+/// SHA-256 of a token value as bytes (no hex encoding on the cache-hit path).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TokenDigest(pub [u8; 32]);
+
+impl TokenDigest {
+    pub fn hash(&self) -> TokenHash {
+        TokenHash(hex::encode(self.0))
+    }
+}
+
+/// SHA-256 hex of a token value: what the database stores.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct TokenHash(pub String);
 

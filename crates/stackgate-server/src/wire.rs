@@ -2,8 +2,11 @@
 //! the official `pulumi-cloud-sdk` models; every field the client marks required is always
 //! present (the client refuses a response that lacks one).
 
+use serde::Serialize;
 use serde_json::{json, Map, Value};
+use stackgate_core::auth::CachedAuth;
 use stackgate_core::service::{OrgView, StackTeam, TeamView};
+use stackgate_core::Identity;
 use stackgate_store::{AuditEvent, Member, Stack, Team, TeamRole, Timestamp, Token, User};
 
 use crate::features;
@@ -17,6 +20,129 @@ pub fn iso(t: Timestamp) -> String {
                 .ok()
         })
         .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_string())
+}
+
+/// The body of `GET /api/user` (`models/user.py`), serialised straight from the cached
+/// token facts: this is the most frequent authenticated request.
+pub struct CurrentUser<'a>(pub &'a CachedAuth);
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UserBody<'a> {
+    id: &'a str,
+    github_login: &'a str,
+    name: &'a str,
+    email: &'a str,
+    avatar_url: &'a str,
+    organizations: Vec<OrgSummary<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    site_admin: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_info: Option<TokenInfo<'a>>,
+    identities: [&'a str; 0],
+    #[serde(rename = "hasMFA")]
+    has_mfa: bool,
+    is_org_managed: bool,
+    is_managed_by_multi_org: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OrgSummary<'a> {
+    name: &'a str,
+    github_login: &'a str,
+    avatar_url: &'a str,
+    role: &'a str,
+}
+
+#[derive(Serialize)]
+struct TokenInfo<'a> {
+    name: &'a str,
+    organization: &'a str,
+    team: &'a str,
+}
+
+fn summary<'a>(name: &'a str, role: &'static str) -> OrgSummary<'a> {
+    OrgSummary {
+        name,
+        github_login: name,
+        avatar_url: "",
+        role,
+    }
+}
+
+impl Serialize for CurrentUser<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let cached = self.0;
+        let principal = &cached.principal;
+        let token_name = principal.token.as_ref().map_or("", |t| t.name.as_str());
+        let body = match &principal.identity {
+            Identity::User(u) => UserBody {
+                id: &u.id,
+                github_login: &u.login,
+                name: &u.name,
+                email: &u.email,
+                avatar_url: "",
+                organizations: cached
+                    .memberships
+                    .iter()
+                    .map(|(o, r)| summary(&o.name, r.as_str()))
+                    .collect(),
+                site_admin: Some(u.site_admin),
+                token_info: None,
+                identities: [],
+                has_mfa: false,
+                is_org_managed: false,
+                is_managed_by_multi_org: false,
+            },
+            Identity::OrgToken {
+                org_id,
+                org_name,
+                admin,
+            } => UserBody {
+                id: org_id,
+                github_login: org_name,
+                name: token_name,
+                email: "",
+                avatar_url: "",
+                organizations: vec![summary(org_name, if *admin { "admin" } else { "member" })],
+                site_admin: None,
+                token_info: Some(TokenInfo {
+                    name: token_name,
+                    organization: org_name,
+                    team: "",
+                }),
+                identities: [],
+                has_mfa: false,
+                is_org_managed: false,
+                is_managed_by_multi_org: false,
+            },
+            Identity::TeamToken {
+                team_id,
+                org_name,
+                team_name,
+                ..
+            } => UserBody {
+                id: team_id,
+                github_login: team_name,
+                name: token_name,
+                email: "",
+                avatar_url: "",
+                organizations: vec![summary(org_name, "member")],
+                site_admin: None,
+                token_info: Some(TokenInfo {
+                    name: token_name,
+                    organization: org_name,
+                    team: team_name,
+                }),
+                identities: [],
+                has_mfa: false,
+                is_org_managed: false,
+                is_managed_by_multi_org: false,
+            },
+        };
+        body.serialize(serializer)
+    }
 }
 
 pub fn user_info(u: &User) -> Value {

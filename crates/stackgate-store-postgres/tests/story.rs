@@ -28,6 +28,16 @@ async fn storage_story() {
     store.close().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_begin_does_not_wedge_the_writer() {
+    let Some(db) = TestSchema::create("a_cancelled_begin_does_not_wedge_the_writer").await else {
+        return;
+    };
+    let store = db.store().await;
+    storage_story::run_cancelled_begins(&store).await;
+    store.close().await;
+}
+
 /// Two pools on one schema stand for two replicas: each sees what the other committed,
 /// and overlapping writers on both succeed.
 #[tokio::test]

@@ -32,8 +32,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::migrate::Migrator;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions,
+    SqliteSynchronous, SqliteTransactionManager,
+};
+use sqlx::{Connection, SqlitePool, TransactionManager};
 use stackgate_store::{Store, StoreError, StoreResult, Tx};
 
 use crate::error::db_err;
@@ -73,6 +76,7 @@ impl SqliteStore {
 
         let write = SqlitePoolOptions::new()
             .max_connections(1)
+            .after_release(|conn, _| Box::pin(end_abandoned_transaction(conn)))
             .connect_with(options.clone())
             .await
             .map_err(db_err)?;
@@ -97,6 +101,26 @@ impl SqliteStore {
         self.read.close().await;
         self.write.close().await;
     }
+}
+
+/// Run as the write connection goes back to its pool: rolls back a transaction that
+/// nobody owns any more.
+///
+/// sqlx 0.8's `begin_with("BEGIN IMMEDIATE")` awaits once more *after* the `BEGIN` has run
+/// (to check that the connection really is in a transaction). A request cancelled at that
+/// point (its client hung up) drops the half-made transaction without queueing a
+/// rollback, and every later write on the connection then fails with "attempted to call
+/// begin_with at non-zero transaction depth" while the file stays write-locked. A dropped
+/// `Transaction` queues its rollback ahead of the ping below, so a depth still above zero
+/// after the ping can only be such an orphan. An error here closes the connection (which
+/// also ends the transaction) and the pool opens a new one.
+async fn end_abandoned_transaction(conn: &mut SqliteConnection) -> Result<bool, sqlx::Error> {
+    conn.ping().await?;
+    if SqliteTransactionManager::get_transaction_depth(conn) > 0 {
+        tracing::warn!("rolling back a write transaction abandoned while it started");
+        SqliteTransactionManager::rollback(conn).await?;
+    }
+    Ok(true)
 }
 
 async fn migrate(pool: &SqlitePool) -> StoreResult<()> {

@@ -202,3 +202,11 @@ async fn undecodable_rows_are_backend_errors() {
     drop(tx);
     store.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_begin_does_not_wedge_the_writer() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = connect(&dir.path().join("cancel.db")).await;
+    storage_story::run_cancelled_begins(&store).await;
+    store.close().await;
+}

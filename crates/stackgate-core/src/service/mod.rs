@@ -335,8 +335,7 @@ impl Service {
                 };
                 Err(CoreError::Forbidden {
                     message: format!(
-                        "{}: insufficient {what} for {} on {target}",
-                        "forbidden",
+                        "forbidden: insufficient {what} for {} on {target}",
                         action.name()
                     ),
                     record: Some(DenialRecord {

@@ -25,16 +25,18 @@ impl Service {
     }
 
     fn require_user<'c>(&self, ctx: &'c Ctx) -> CoreResult<&'c User> {
-        authz::check(
+        // authz decides; the user record comes with the same answer (only a user
+        // principal is allowed), so there is one refusal.
+        let allowed = authz::check(
             Action::ManagePersonalTokens,
             &Facts::new(actor_kind(ctx), OrgPolicy::default()),
-        )
-        .map_err(|_| {
-            CoreError::forbidden("personal access tokens can only be managed by a user")
-        })?;
-        ctx.principal.user().ok_or_else(|| {
-            CoreError::forbidden("personal access tokens can only be managed by a user")
-        })
+        );
+        match (allowed, ctx.principal.user()) {
+            (Ok(()), Some(user)) => Ok(user),
+            _ => Err(CoreError::forbidden(
+                "personal access tokens can only be managed by a user",
+            )),
+        }
     }
 
     pub async fn list_personal_tokens(&self, ctx: &Ctx) -> CoreResult<Vec<Token>> {

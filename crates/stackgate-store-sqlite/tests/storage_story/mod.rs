@@ -6,7 +6,7 @@
 //! PostgreSQL backend must not depend on the SQLite one: it includes this folder with
 //! `#[path = "../../stackgate-store-sqlite/tests/storage_story/mod.rs"] mod storage_story;`
 //! (or the folder moves, unchanged, to a shared test crate). Nothing here imports
-//! anything but `stackgate_store`, `std` and `tokio::join!`.
+//! anything but `stackgate_store`, `std` and `tokio`.
 //!
 //! Failing writes run in their own transaction ([`attempt`]) that is then dropped,
 //! because on PostgreSQL an error aborts the transaction it happened in.
@@ -36,6 +36,40 @@ pub async fn run_story(store: &dyn Store) {
     audit::audit(store).await;
     sessions::sessions_and_passwords(store).await;
     sessions::whole_installation(store).await;
+}
+
+/// Requests cancelled while their write transaction is starting (clients that hang up)
+/// must not leave a connection inside a transaction. sqlx 0.8's SQLite
+/// `begin_with("BEGIN IMMEDIATE")` awaits once more *after* the BEGIN has run; a
+/// cancellation there dropped the half-made transaction without a rollback, and every
+/// later write then failed with "attempted to call begin_with at non-zero transaction
+/// depth". `begin` is polled a varying number of times and dropped, 2,000 times, and a
+/// full transaction must still work after each.
+pub async fn run_cancelled_begins(store: &dyn Store) {
+    use std::task::{Context, Poll, Waker};
+
+    let mut cx = Context::from_waker(Waker::noop());
+    for round in 0..2_000u32 {
+        {
+            let mut begin = store.begin();
+            for _ in 0..round % 40 {
+                if let Poll::Ready(tx) = begin.as_mut().poll(&mut cx) {
+                    drop(tx);
+                    break;
+                }
+                // Let the database (SQLite's worker thread, PostgreSQL's socket) progress.
+                tokio::task::yield_now().await;
+                if round % 3 == 0 {
+                    std::thread::sleep(std::time::Duration::from_micros(20));
+                }
+            }
+        }
+        let tx = tokio::time::timeout(std::time::Duration::from_secs(10), store.begin())
+            .await
+            .unwrap_or_else(|_| panic!("round {round}: begin timed out"))
+            .unwrap_or_else(|e| panic!("round {round}: the writer is wedged: {e}"));
+        tx.commit().await.expect("commit");
+    }
 }
 
 /// Two independent handles on one database (two processes' worth): each sees what the
