@@ -96,6 +96,21 @@ fn is_creator(ctx: &Ctx, stack: &Stack) -> bool {
     }
 }
 
+/// The teams of `org` whose stack grants the principal holds: a user's teams, a team
+/// token's own team, none for an org token.
+async fn my_team_ids(tx: &mut dyn Tx, ctx: &Ctx, org: &Org) -> CoreResult<Vec<String>> {
+    Ok(match &ctx.principal.identity {
+        Identity::User(user) => tx
+            .user_teams(&org.id, &user.id)
+            .await?
+            .into_iter()
+            .map(|(t, _)| t.id)
+            .collect(),
+        Identity::TeamToken { team_id, .. } => vec![team_id.clone()],
+        Identity::OrgToken { .. } => Vec::new(),
+    })
+}
+
 impl Service {
     /// What the principal holds on one stack besides its org role.
     pub(super) async fn stack_facts(
@@ -105,28 +120,16 @@ impl Service {
         org: &Org,
         stack: &Stack,
     ) -> CoreResult<StackFacts> {
-        let team_grants = match &ctx.principal.identity {
-            Identity::User(user) => {
-                let mine = tx.user_teams(&org.id, &user.id).await?;
-                if mine.is_empty() {
-                    Vec::new()
-                } else {
-                    tx.stack_teams(&stack.id)
-                        .await?
-                        .into_iter()
-                        .filter(|(t, _)| mine.iter().any(|(m, _)| m.id == t.id))
-                        .map(|(_, p)| p)
-                        .collect()
-                }
-            }
-            Identity::OrgToken { .. } => Vec::new(),
-            Identity::TeamToken { team_id, .. } => tx
-                .stack_teams(&stack.id)
+        let mine = my_team_ids(tx, ctx, org).await?;
+        let team_grants = if mine.is_empty() {
+            Vec::new()
+        } else {
+            tx.stack_teams(&stack.id)
                 .await?
                 .into_iter()
-                .filter(|(t, _)| &t.id == team_id)
+                .filter(|(t, _)| mine.contains(&t.id))
                 .map(|(_, p)| p)
-                .collect(),
+                .collect()
         };
         Ok(StackFacts {
             team_grants,
@@ -143,16 +146,7 @@ impl Service {
         ctx: &Ctx,
         org: &Org,
     ) -> CoreResult<HashMap<String, Vec<StackPermission>>> {
-        let team_ids: Vec<String> = match &ctx.principal.identity {
-            Identity::User(user) => tx
-                .user_teams(&org.id, &user.id)
-                .await?
-                .into_iter()
-                .map(|(t, _)| t.id)
-                .collect(),
-            Identity::OrgToken { .. } => Vec::new(),
-            Identity::TeamToken { team_id, .. } => vec![team_id.clone()],
-        };
+        let team_ids = my_team_ids(tx, ctx, org).await?;
         let mut grants: HashMap<String, Vec<StackPermission>> = HashMap::new();
         for team_id in team_ids {
             for (stack, permission) in tx.team_stacks(&team_id).await? {
@@ -522,16 +516,7 @@ impl Service {
                 )
                 .await?;
             let grants = tx.stack_teams(&stack.id).await?;
-            let mine: Vec<String> = match &ctx.principal.identity {
-                Identity::User(user) => tx
-                    .user_teams(&org.id, &user.id)
-                    .await?
-                    .into_iter()
-                    .map(|(t, _)| t.id)
-                    .collect(),
-                Identity::TeamToken { team_id, .. } => vec![team_id.clone()],
-                Identity::OrgToken { .. } => Vec::new(),
-            };
+            let mine = my_team_ids(&mut *tx, ctx, &org).await?;
             Ok(grants
                 .into_iter()
                 .map(|(team, permission)| {

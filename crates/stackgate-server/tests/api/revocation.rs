@@ -103,6 +103,21 @@ async fn deleting_a_team_revokes_its_tokens() {
         let (st, body) = app.get("/api/user", who).await;
         assert_error(st, &body, 401, "token of a deleted team on /api/user");
     }
+    // The tokens are recorded as revoked too, not merely orphaned: an inventory of the
+    // database (`stackgate copy`, an operator's query) must not show them as live.
+    let mut tx = app.service.store().read().await.expect("read snapshot");
+    for id in [&app.actors().team_token.id, &second.id] {
+        let token = tx
+            .token_by_id(id)
+            .await
+            .expect("token_by_id")
+            .expect("the token row is kept");
+        assert!(
+            token.deleted_at.is_some(),
+            "token {id} of a deleted team is not marked deleted"
+        );
+    }
+    drop(tx);
     // A new team of the same name does not revive them.
     app.create_team_as(&Who::Admin, TEAM).await;
     let (st, body) = app.get(STACK_PATH, Who::TeamToken).await;
