@@ -30,6 +30,11 @@ pub const MAX_ENTRY_AGE: Duration = Duration::from_secs(5);
 pub const LAST_USED_GRANULARITY: i64 = 60;
 /// Bound on cached tokens; the cache is cleared when it grows past this.
 const MAX_ENTRIES: usize = 100_000;
+/// How long a request waits for another request's load of the same token before loading
+/// it itself. A load takes well under a millisecond; this only matters when the database
+/// hangs (a PostgreSQL outage), where waiting in turn would add up every waiter's
+/// acquire timeout.
+pub const LOAD_WAIT: Duration = Duration::from_millis(500);
 
 /// A verified token with the facts `GET /api/user` needs.
 pub struct CachedAuth {
@@ -142,7 +147,10 @@ async fn load_once(
     digest: TokenDigest,
 ) -> CoreResult<Arc<CachedAuth>> {
     let gate = LoadGate::enter(cache, digest);
-    let _turn = gate.mutex.lock().await;
+    // On time-out, load without the gate (as if there were no single-flight).
+    let _turn = tokio::time::timeout(LOAD_WAIT, gate.mutex.lock())
+        .await
+        .ok();
     if let Some(entry) = cache.get(&digest) {
         return Ok(entry);
     }
@@ -231,4 +239,44 @@ async fn load(store: &dyn Store, hash: &TokenHash, generation: u64) -> CoreResul
         loaded: Instant::now(),
         last_used: AtomicI64::new(token.last_used),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Service;
+    use stackgate_store_sqlite::SqliteStore;
+
+    /// A load that never finishes (a hung database) holds up other requests for the same
+    /// token by [`LOAD_WAIT`] at most; they then load on their own.
+    #[tokio::test]
+    async fn a_stuck_load_delays_others_by_at_most_load_wait() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}", dir.path().join("gate.db").display());
+        let store = SqliteStore::connect(&url).await.expect("open store");
+        let service = Service::new(Arc::new(store.clone()));
+        let created = service
+            .init_org("acme", "alice", "alice@example.com", "Alice")
+            .await
+            .expect("init_org");
+        let value = TokenValue::parse(created.value.expose()).expect("a valid value");
+
+        let cache = AuthCache::default();
+        let stuck = LoadGate::enter(&cache, value.digest());
+        let _held = stuck.mutex.lock().await;
+        let started = Instant::now();
+        let entry = tokio::time::timeout(
+            LOAD_WAIT + Duration::from_secs(2),
+            authenticate(&store, &cache, &value),
+        )
+        .await
+        .expect("must not wait for the stuck load to finish")
+        .expect("loads on its own after the wait");
+        let waited = started.elapsed();
+        assert!(entry.principal.user().is_some());
+        assert!(
+            waited >= LOAD_WAIT && waited < LOAD_WAIT + Duration::from_secs(2),
+            "waited {waited:?}"
+        );
+    }
 }
