@@ -31,6 +31,8 @@ struct DbArgs {
     #[arg(
         long,
         env = "STACKGATE_DATABASE",
+        // `--help` would otherwise print the configured URL, password included.
+        hide_env_values = true,
         default_value = "sqlite://stackgate.db"
     )]
     database: String,
@@ -291,7 +293,10 @@ async fn main() -> Result<()> {
                 },
         } => {
             let password = if password_stdin {
-                Some(read_password()?)
+                let password = read_password()?;
+                // Refuse a bad password before the user exists, not after.
+                stackgate_core::service::check_password(&password)?;
+                Some(password)
             } else {
                 None
             };
@@ -406,12 +411,65 @@ async fn prune_periodically(service: Service, interval_secs: u64) {
     }
 }
 
-/// A database URL without any password, for log lines.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            format!("{}://***{}", &url[..scheme], &url[at..])
+/// A database URL without any password, for log lines and error messages: the password
+/// of the user-info part and a `password=` query parameter (both read by sqlx) become
+/// `***`; a URL that does not parse is not shown at all.
+fn redact(raw: &str) -> String {
+    let Ok(mut url) = url::Url::parse(raw) else {
+        return "<database URL not shown: it does not parse>".to_string();
+    };
+    if url.password().is_some() {
+        // Fails only for URLs that cannot have a password, which this one has.
+        let _ = url.set_password(Some("***"));
+    }
+    let is_password = |k: &str| k.eq_ignore_ascii_case("password");
+    if url.query_pairs().any(|(k, _)| is_password(&k)) {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if is_password(&k) {
+                    "***".into()
+                } else {
+                    v.into_owned()
+                };
+                (k.into_owned(), v)
+            })
+            .collect();
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    url.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn redact_hides_every_password_form_sqlx_reads() {
+        for (raw, shown) in [
+            ("sqlite://stackgate.db", "sqlite://stackgate.db"),
+            ("sqlite:///var/lib/sg.db", "sqlite:///var/lib/sg.db"),
+            ("postgres://sg@db:5432/sg", "postgres://sg@db:5432/sg"),
+            (
+                "postgres://sg:S3cret@db:5432/sg",
+                "postgres://sg:***@db:5432/sg",
+            ),
+            (
+                "postgres://sg@db/sg?password=S3cret&sslmode=require",
+                "postgres://sg@db/sg?password=***&sslmode=require",
+            ),
+            (
+                "postgres:///sg?host=/run/pg&user=u&PASSWORD=S3cret",
+                "postgres:///sg?host=%2Frun%2Fpg&user=u&PASSWORD=***",
+            ),
+            (
+                "not a url S3cret",
+                "<database URL not shown: it does not parse>",
+            ),
+        ] {
+            let got = redact(raw);
+            assert_eq!(got, shown, "{raw}");
+            assert!(!got.contains("S3cret"), "{got}");
         }
-        _ => url.to_string(),
     }
 }

@@ -166,6 +166,62 @@ fn operator_commands_print_a_working_token_while_serve_runs() {
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"organizations\":[]"), "{body}");
 
+    // A console password set by the operator is recorded in each of the user's orgs,
+    // without the password; a new user with a too-short password is not created at all.
+    let with_stdin = |args: &[&str], input: &str| {
+        use std::io::Write as _;
+        let mut child = Command::new(BIN)
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run stackgate");
+        if let Some(mut stdin) = child.stdin.take() {
+            writeln!(stdin, "{input}").expect("write the password");
+        }
+        child.wait_with_output().expect("wait")
+    };
+    let out = with_stdin(
+        &["user", "set-password", "alice", "--database", &db],
+        "correct horse battery",
+    );
+    assert!(out.status.success(), "{out:?}");
+    for org in ["acme", "globex"] {
+        let (status, body) = get(
+            &server.addr,
+            &format!("/api/orgs/{org}/auditlogs/v2"),
+            Some(&alice),
+        );
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains("\"user-password-set\""), "{org}: {body}");
+        assert!(
+            !body.contains("correct horse"),
+            "{org}: the password is in the log"
+        );
+    }
+    let out = with_stdin(
+        &[
+            "user",
+            "create",
+            "carol",
+            "--password-stdin",
+            "--database",
+            &db,
+        ],
+        "short",
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("at least"),
+        "{out:?}"
+    );
+    let (code, out) = run(&["user", "create", "carol", "--database", &db]);
+    assert_eq!(
+        code, 0,
+        "carol was not half-created by the refused attempt: {out}"
+    );
+
     // Creating the same user twice is refused with a clear error and no token.
     let out = Command::new(BIN)
         .args(["user", "create", "bob", "--database", &db])

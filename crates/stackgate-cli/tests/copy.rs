@@ -18,7 +18,8 @@ fn ok(st: u16, body: &Value, what: &str) {
 
 /// A SQLite installation with members, a team with a grant, stacks, live and deleted
 /// tokens, audit events, and a password hash. Returns (url, alice's token).
-fn source(dir: &std::path::Path) -> (String, String) {
+/// The source database, alice's token, and the value of a token that was revoked there.
+fn source(dir: &std::path::Path) -> (String, String, String) {
     let url = format!("sqlite://{}", dir.join("source.db").display());
     let alice = init(&url);
     create_user(&url, "bob");
@@ -73,6 +74,7 @@ fn source(dir: &std::path::Path) -> (String, String) {
         last = resp;
     }
     let team_token_id = last["id"].as_str().expect("id").to_string();
+    let revoked = last["tokenValue"].as_str().expect("tokenValue").to_string();
     let (st, resp) = s.delete(
         &format!("/api/orgs/acme/teams/devs/tokens/{team_token_id}"),
         &alice,
@@ -88,11 +90,11 @@ fn source(dir: &std::path::Path) -> (String, String) {
             .expect("set a password hash");
         pool.close().await;
     });
-    (url, alice)
+    (url, alice, revoked)
 }
 
 /// Copies `from` into the empty `to` and checks the destination.
-fn copy_and_check(from: &str, to: &str, alice: &str) {
+fn copy_and_check(from: &str, to: &str, alice: &str, revoked: &str) {
     let (code, out) = run(&["copy", "--from", from, "--to", to]);
     assert_eq!(code, 0, "copy: {out}");
     assert!(out.contains("2 users (1 with passwords), 1 orgs, 2 memberships, 1 teams, 2 team members, 2 stacks, 1 team grants, 4 tokens"), "{out}");
@@ -105,6 +107,11 @@ fn copy_and_check(from: &str, to: &str, alice: &str) {
     s.wait_ready(Duration::from_secs(20));
     let (st, body) = s.get("/api/user", alice);
     ok(st, &body, "alice's token works on the destination");
+    let (st, body) = s.get("/api/user", revoked);
+    assert_eq!(
+        st, 401,
+        "a revoked token stays revoked on the destination: {body}"
+    );
     let (st, body) = s.get("/api/orgs/acme/auditlogs/verify", alice);
     ok(st, &body, "verify");
     assert_eq!(body["ok"], json!(true), "{body}");
@@ -126,9 +133,9 @@ fn copy_and_check(from: &str, to: &str, alice: &str) {
 #[test]
 fn copy_sqlite_to_sqlite() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (from, alice) = source(dir.path());
+    let (from, alice, revoked) = source(dir.path());
     let to = format!("sqlite://{}", dir.path().join("copy.db").display());
-    copy_and_check(&from, &to, &alice);
+    copy_and_check(&from, &to, &alice, &revoked);
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let hash: Option<String> = runtime.block_on(async {
         let pool = sqlx::SqlitePool::connect(&to).await.expect("open copy");
@@ -151,8 +158,8 @@ fn copy_sqlite_to_postgres() {
         return;
     };
     let dir = tempfile::tempdir().expect("tempdir");
-    let (from, alice) = source(dir.path());
-    copy_and_check(&from, &db.url(), &alice);
+    let (from, alice, revoked) = source(dir.path());
+    copy_and_check(&from, &db.url(), &alice, &revoked);
     let hash: Option<String> = runtime.block_on(async {
         let pool = db.raw().await;
         let hash = sqlx::query_scalar("SELECT password_hash FROM users WHERE login = 'bob'")

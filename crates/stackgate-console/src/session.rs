@@ -309,7 +309,9 @@ pub async fn login(State(state): State<Console>, req: Request) -> Response {
     let ip = stackgate_server::extract::source_ip(&parts, &state.config.trusted_proxies);
     let key = (form.login.clone(), ip.clone());
     if state.limiter.blocked(&key, now()) {
-        tracing::warn!(login = %form.login, source_ip = %ip, "console sign-in rate limited");
+        // Not the login field: it is whatever was typed, possibly a password, and the
+        // core's sign-in deliberately never logs an unknown login either.
+        tracing::warn!(source_ip = %ip, "console sign-in rate limited");
         return login_form(
             &parts,
             &state,
@@ -357,6 +359,7 @@ pub async fn login(State(state): State<Console>, req: Request) -> Response {
     }
 }
 
+/// The body of a form that carries nothing but its `csrf` field (delete, sign out).
 #[derive(Deserialize)]
 pub struct Empty {}
 

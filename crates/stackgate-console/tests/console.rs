@@ -466,7 +466,16 @@ async fn a_token_value_is_shown_once_and_never_in_urls_or_logs() {
             assert!(again.body.contains("deploy-bot"), "{path}");
         }
     }
+    // A password typed into the login field, until the rate limit refuses it: neither
+    // the failures nor the refusals may log what was typed.
+    for _ in 0..7 {
+        let (res, _) = app.sign_in(ALICE_PW, "not the password").await;
+        assert!(res.status.is_client_error(), "{}", res.status);
+    }
     let logged = String::from_utf8_lossy(&logs.0.lock().expect("lock")).into_owned();
+    // The capture works (this test would prove nothing if it saw no log at all).
+    assert!(logged.contains("console sign-in"), "nothing captured");
+    assert!(logged.contains("rate limited"), "the limit was not reached");
     for secret in [value.as_str(), session_value.as_str(), ALICE_PW] {
         assert!(!logged.contains(secret), "a secret reached the log");
     }

@@ -1,8 +1,9 @@
 //! Per-request cost of authentication and authorization.
 //!
 //! - `authenticate/cache_hit`: `Service::authenticate` with a warm cache (no database);
-//! - `authenticate/cache_hit_then_authorize`: the same plus the permission check a
-//!   request makes with the cached facts (the whole access decision of one request);
+//! - `authenticate/cache_hit_then_authorize`: the same plus `authz::check` with the role
+//!   taken from the cached memberships (the CPU cost of a decision, without the
+//!   membership query a service makes in its transaction);
 //! - `authenticate/cache_miss`: the same call after `AuthCache::invalidate_all`, so every
 //!   iteration reloads the token, user and memberships from SQLite;
 //! - `authenticate/rejected_*`: a value with wrong check digits (refused offline) and a
@@ -75,8 +76,10 @@ fn bench_authenticate(c: &mut Criterion) {
                 .expect("authenticate (hit)")
         });
     });
-    // One request's whole access decision on a hit: verify the token, take the caller's
-    // role in the target org from the cached memberships, and ask `authz::check`.
+    // The CPU cost of one request's access decision on a hit: verify the token, take the
+    // caller's role from the cached memberships and ask `authz::check`. (A service reads
+    // the role inside its own transaction instead, one indexed query; that read is not
+    // part of this figure.)
     group.bench_function("cache_hit_then_authorize", |b| {
         b.to_async(&rt).iter(|| async {
             let cached = service

@@ -18,6 +18,7 @@ pub enum EventType {
     TeamTokenDeleted,
     PersonalTokenCreated,
     PersonalTokenDeleted,
+    UserPasswordSet,
     UserLogin,
     UserLoginFailed,
     AuthFailureOrganizationRole,
@@ -63,7 +64,7 @@ const AF: (bool, bool, bool) = (false, false, true);
 const NONE: (bool, bool, bool) = (false, false, false);
 
 impl EventType {
-    pub const ALL: [EventType; 24] = [
+    pub const ALL: [EventType; 25] = [
         EventType::MemberAdded,
         EventType::MemberRemoved,
         EventType::MemberRoleChanged,
@@ -77,6 +78,7 @@ impl EventType {
         EventType::TeamTokenDeleted,
         EventType::PersonalTokenCreated,
         EventType::PersonalTokenDeleted,
+        EventType::UserPasswordSet,
         EventType::UserLogin,
         EventType::UserLoginFailed,
         EventType::AuthFailureOrganizationRole,
@@ -159,6 +161,12 @@ impl EventType {
                 "personal-token-deleted",
                 "Personal Token Deleted",
                 "A member deleted a personal access token.",
+                NONE,
+            ),
+            UserPasswordSet => row(
+                "user-password-set",
+                "User Password Set",
+                "An operator set a user's console password; the user's sessions were ended.",
                 NONE,
             ),
             UserLogin => row(

@@ -84,6 +84,23 @@ pub fn exceeds_cap(expires: Timestamp, now: Timestamp, cap_days: u32) -> bool {
     expires == 0 || expires - now > i64::from(cap_days) * DAY
 }
 
+/// A day count where 0 switches the setting off: 1..=`max` gives `Some(days)`, 0 gives
+/// `None`; anything else is a 400 naming the field and what 0 means (`zero_means`).
+pub fn optional_days(
+    field: &str,
+    days: i64,
+    max: u32,
+    zero_means: &str,
+) -> CoreResult<Option<u32>> {
+    match u32::try_from(days) {
+        Ok(0) => Ok(None),
+        Ok(d) if d <= max => Ok(Some(d)),
+        _ => Err(CoreError::bad_request(format!(
+            "{field} must be between 1 and {max}, or 0 {zero_means}"
+        ))),
+    }
+}
+
 /// Page sizes: 1–1000, default `default`.
 pub fn page_size(value: Option<i64>, default: u32) -> CoreResult<u32> {
     match value {
@@ -98,6 +115,21 @@ pub fn page_size(value: Option<i64>, default: u32) -> CoreResult<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn optional_days_bounds() {
+        let f = |d| optional_days("x", d, 3650, "to clear it");
+        assert_eq!(f(0).ok(), Some(None));
+        assert_eq!(f(1).ok(), Some(Some(1)));
+        assert_eq!(f(3650).ok(), Some(Some(3650)));
+        for bad in [-1, 3651, i64::MAX] {
+            let err = f(bad).err().map(|e| e.to_string()).unwrap_or_default();
+            assert_eq!(
+                err, "x must be between 1 and 3650, or 0 to clear it",
+                "{bad}"
+            );
+        }
+    }
 
     #[test]
     fn names() {

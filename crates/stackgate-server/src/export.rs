@@ -115,7 +115,7 @@ pub fn cef_line(e: &AuditEvent) -> String {
     let ev = &e.event;
     let name = EventType::from_id(&ev.event).map_or(ev.event.as_str(), |t| t.info().display_name);
     let severity = if ev.auth_failure { 7 } else { 3 };
-    let mut ext = vec![
+    let ext = [
         format!("rt={}", ev.timestamp * 1000),
         format!("suser={}", cef_value(&ev.actor.login)),
         format!("suid={}", cef_value(&ev.actor.name)),
@@ -138,7 +138,6 @@ pub fn cef_line(e: &AuditEvent) -> String {
             ev.req_org_admin, ev.req_stack_admin, ev.auth_failure
         ),
     ];
-    ext.retain(|s| !s.is_empty());
     format!(
         "CEF:0|stackgate|stackgate|{}|{}|{}|{}|{}\n",
         env!("CARGO_PKG_VERSION"),

@@ -26,7 +26,10 @@ pub fn iso(t: Timestamp) -> String {
 /// token facts: this is the most frequent authenticated request.
 pub struct CurrentUser<'a>(pub &'a CachedAuth);
 
-#[derive(Serialize)]
+/// Fields a stackgate principal never has (no MFA, no SSO identities) keep their
+/// `Default` values; `siteAdmin` is only sent for users, `tokenInfo` only for machine
+/// tokens.
+#[derive(Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct UserBody<'a> {
     id: &'a str,
@@ -71,6 +74,30 @@ fn summary<'a>(name: &'a str, role: &'static str) -> OrgSummary<'a> {
     }
 }
 
+/// An org or team token as a "user": named after the token, a member (or admin) of its
+/// one org, with `tokenInfo` saying which token it is.
+fn machine_body<'a>(
+    id: &'a str,
+    github_login: &'a str,
+    token_name: &'a str,
+    org_name: &'a str,
+    role: &'static str,
+    team: &'a str,
+) -> UserBody<'a> {
+    UserBody {
+        id,
+        github_login,
+        name: token_name,
+        organizations: vec![summary(org_name, role)],
+        token_info: Some(TokenInfo {
+            name: token_name,
+            organization: org_name,
+            team,
+        }),
+        ..UserBody::default()
+    }
+}
+
 impl Serialize for CurrentUser<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let cached = self.0;
@@ -82,64 +109,30 @@ impl Serialize for CurrentUser<'_> {
                 github_login: &u.login,
                 name: &u.name,
                 email: &u.email,
-                avatar_url: "",
                 organizations: cached
                     .memberships
                     .iter()
                     .map(|(o, r)| summary(&o.name, r.as_str()))
                     .collect(),
                 site_admin: Some(u.site_admin),
-                token_info: None,
-                identities: [],
-                has_mfa: false,
-                is_org_managed: false,
-                is_managed_by_multi_org: false,
+                ..UserBody::default()
             },
             Identity::OrgToken {
                 org_id,
                 org_name,
                 admin,
-            } => UserBody {
-                id: org_id,
-                github_login: org_name,
-                name: token_name,
-                email: "",
-                avatar_url: "",
-                organizations: vec![summary(org_name, if *admin { "admin" } else { "member" })],
-                site_admin: None,
-                token_info: Some(TokenInfo {
-                    name: token_name,
-                    organization: org_name,
-                    team: "",
-                }),
-                identities: [],
-                has_mfa: false,
-                is_org_managed: false,
-                is_managed_by_multi_org: false,
-            },
+            } => {
+                let role = if *admin { "admin" } else { "member" };
+                machine_body(org_id, org_name, token_name, org_name, role, "")
+            }
             Identity::TeamToken {
                 team_id,
                 org_name,
                 team_name,
                 ..
-            } => UserBody {
-                id: team_id,
-                github_login: team_name,
-                name: token_name,
-                email: "",
-                avatar_url: "",
-                organizations: vec![summary(org_name, "member")],
-                site_admin: None,
-                token_info: Some(TokenInfo {
-                    name: token_name,
-                    organization: org_name,
-                    team: team_name,
-                }),
-                identities: [],
-                has_mfa: false,
-                is_org_managed: false,
-                is_managed_by_multi_org: false,
-            },
+            } => machine_body(
+                team_id, team_name, token_name, org_name, "member", team_name,
+            ),
         };
         body.serialize(serializer)
     }

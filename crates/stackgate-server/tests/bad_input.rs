@@ -177,7 +177,8 @@ async fn json_arrays_are_not_accepted_as_objects() {
     let app = TestApp::start().await;
     app.new_user("frank").await;
     let cases = vec![
-        // Each of these is answered 2xx today, and the change is made.
+        // Without `ApiJson`'s object check, each of these would be answered 2xx and the
+        // change made.
         bad("POST", org("/members/frank"), json!(["member"])),
         bad("PATCH", org("/members/bob"), json!(["admin"])),
         bad("POST", org("/teams/pulumi"), json!(["ops", "Ops", ""])),
@@ -351,7 +352,6 @@ async fn bad_paging_values_are_refused() {
     let before = app.audit().await.len();
     for path in paths {
         let (st, body) = app.get(path, Who::Admin).await;
-        assert!((400..500).contains(&st), "{path}: {st} {body}");
         assert_error(st, &body, 400, path);
     }
     assert_eq!(app.audit().await.len(), before);

@@ -89,11 +89,21 @@ impl Default for PgPoolConfig {
 }
 
 /// A PostgreSQL database behind the [`Store`] trait. Cloning shares the pool.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct PostgresStore {
     pool: PgPool,
-    /// Kept for the change listener, which connects outside the pool.
+    /// Kept for the change listener, which connects outside the pool. Holds the password:
+    /// never printed (see the `Debug` impl).
     options: PgConnectOptions,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("host", &self.options.get_host())
+            .field("database", &self.options.get_database())
+            .finish_non_exhaustive()
+    }
 }
 
 impl PostgresStore {

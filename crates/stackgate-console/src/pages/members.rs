@@ -10,7 +10,7 @@ use stackgate_store::OrgRole;
 use super::{back, Done};
 use crate::error::{PageError, PageResult};
 use crate::layout::{confirm, flash, time, Frame};
-use crate::session::{Posted, Signed};
+use crate::session::{Empty, Posted, Signed};
 use crate::Console;
 
 fn role_select(id: &str, current: Option<OrgRole>) -> maud::Markup {
@@ -139,9 +139,6 @@ pub async fn confirm_remove(
     )
     .into_response())
 }
-
-#[derive(Deserialize)]
-pub struct Empty {}
 
 pub async fn remove(
     State(state): State<Console>,

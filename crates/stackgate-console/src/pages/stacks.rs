@@ -12,7 +12,7 @@ use super::teams::level_name;
 use super::{back, Done};
 use crate::error::{PageError, PageResult};
 use crate::layout::{confirm, empty, flash, time, Frame};
-use crate::session::{Posted, Signed};
+use crate::session::{Empty, Posted, Signed};
 use crate::Console;
 
 #[derive(Deserialize, Default)]
@@ -220,9 +220,6 @@ pub async fn confirm_delete(
     )
     .into_response())
 }
-
-#[derive(Deserialize)]
-pub struct Empty {}
 
 pub async fn delete(
     State(state): State<Console>,

@@ -13,7 +13,7 @@ use stackgate_store::{StackPermission, TeamRole};
 use super::{back, Done};
 use crate::error::{PageError, PageResult};
 use crate::layout::{confirm, empty, flash, Frame};
-use crate::session::{Posted, Signed};
+use crate::session::{Empty, Posted, Signed};
 use crate::Console;
 
 /// The grantable levels, named for people.
@@ -387,9 +387,6 @@ pub async fn confirm_delete(
     )
     .into_response())
 }
-
-#[derive(Deserialize)]
-pub struct Empty {}
 
 pub async fn delete(
     State(state): State<Console>,

@@ -13,7 +13,7 @@ use stackgate_store::Token;
 use super::{back, Done};
 use crate::error::{PageError, PageResult};
 use crate::layout::{confirm, empty, flash, time, Frame};
-use crate::session::{Posted, Signed};
+use crate::session::{Empty, Posted, Signed};
 use crate::Console;
 
 const DAY: i64 = 86_400;
@@ -186,9 +186,6 @@ pub async fn confirm_revoke_personal(
     )
     .into_response())
 }
-
-#[derive(Deserialize)]
-pub struct Empty {}
 
 pub async fn revoke_personal(
     State(state): State<Console>,

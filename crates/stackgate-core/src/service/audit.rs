@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use stackgate_store::{AuditEvent, AuditQuery, Org, Store};
 
-use super::{record, Service};
+use super::{lock_chains, record, Service};
 use crate::authz::Action;
 use crate::catalog::EventType;
 use crate::chain::{BrokenLink, Verifier};
@@ -223,6 +223,10 @@ impl Service {
                 continue;
             };
             let mut tx = self.store.begin().await?;
+            // Lock the chain head before choosing what to prune: two replicas pruning at
+            // once would otherwise both pick a point, and the later commit could move
+            // the recorded pruned point backwards (verification would then report a gap).
+            lock_chains(&mut *tx, &[&org.id]).await?;
             let cutoff = now() - i64::from(days) * DAY;
             let Some((seq, hash)) = tx.last_audit_seq_before(&org.id, cutoff).await? else {
                 continue;
@@ -268,15 +272,15 @@ impl Service {
     pub async fn authorize_audit_read(&self, ctx: &Ctx, org_name: &str) -> CoreResult<()> {
         let r: CoreResult<_> = async {
             let mut tx = self.store.read().await?;
-            let org = self.org(&mut *tx, org_name).await?;
-            let facts = self.facts(&mut *tx, ctx, &org).await?;
-            self.authorize(
+            self.org_guard(
+                &mut *tx,
                 ctx,
-                &org,
+                org_name,
                 Action::ReadAuditLog,
-                &facts,
                 &format!("audit log of organization '{org_name}'"),
             )
+            .await
+            .map(drop)
         }
         .await;
         self.finish(ctx, r).await

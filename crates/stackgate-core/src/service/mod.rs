@@ -23,13 +23,12 @@ use stackgate_store::{NewAuditEvent, Org, Store, TeamRole, TokenKind, Tx};
 pub use audit::{AuditExport, AuditPage, Verification, EXPORT_BATCH};
 pub use members::MemberPage;
 pub use orgs::{OrgSettingsUpdate, OrgView};
-pub use sessions::{ConsoleSession, SessionId, SessionPolicy, MIN_PASSWORD_LEN};
+pub use sessions::{check_password, ConsoleSession, SessionId, SessionPolicy, MIN_PASSWORD_LEN};
 pub use stacks::{
     CreateStack, MemberStackPermissions, StackListQuery, StackPage, StackTeam, TagChange,
 };
 pub use teams::{MemberAction, TeamUpdate, TeamView};
 pub use tokens::CreatedToken;
-pub use users::CurrentUser;
 
 use crate::auth::{self, AuthCache, CachedAuth};
 use crate::authz::{self, Action, Actor, Denied, Facts, Failure, OrgPolicy};
@@ -206,18 +205,19 @@ impl Service {
     /// the event cannot be written the client gets a 500, not a silent gap in the log.
     async fn finish<T>(&self, ctx: &Ctx, result: CoreResult<T>) -> CoreResult<T> {
         if let Err(CoreError::Forbidden {
-            record: Some(record),
+            record: Some(denial),
             ..
         }) = &result
         {
             let mut tx = self.store.begin().await?;
-            let event = audit_event(
+            record(
+                &mut *tx,
                 ctx,
-                &record.org_id,
-                record.event,
-                record.description.clone(),
-            );
-            append(&mut *tx, &event).await?;
+                &denial.org_id,
+                denial.event,
+                denial.description.clone(),
+            )
+            .await?;
             tx.commit().await?;
         }
         result
@@ -281,8 +281,6 @@ impl Service {
         }
     }
 
-    /// Runs the permission check and turns its verdict into the right error. Also
-    /// enforces the org's maximum token lifetime on the token used for the request.
     /// The 403 owed when the request's token outlives the org's maximum token lifetime.
     fn token_cap_denial(&self, ctx: &Ctx, org: &Org) -> Option<CoreError> {
         let cap = org.settings.max_access_token_expiry_days?;
@@ -306,6 +304,9 @@ impl Service {
         })
     }
 
+    /// Runs the permission check and turns its verdict into the right error. Also
+    /// enforces the org's maximum token lifetime on the token used for the request
+    /// (after the 404 checks, so a hidden target stays hidden).
     fn authorize(
         &self,
         ctx: &Ctx,
@@ -314,41 +315,34 @@ impl Service {
         facts: &Facts,
         target: &str,
     ) -> CoreResult<()> {
-        let verdict = authz::check(action, facts);
-        if verdict == Err(Denied::NotFound) {
-            return Err(CoreError::not_found(format!("{target} not found")));
-        }
+        let failure = match authz::check(action, facts) {
+            Err(Denied::NotFound) => {
+                return Err(CoreError::not_found(format!("{target} not found")))
+            }
+            Err(Denied::Forbidden(failure)) => Some(failure),
+            Ok(()) => None,
+        };
         if let Some(denial) = self.token_cap_denial(ctx, org) {
             return Err(denial);
         }
-        match verdict {
-            Ok(()) => Ok(()),
-            Err(Denied::NotFound) => Err(CoreError::not_found(format!("{target} not found"))),
-            Err(Denied::Forbidden(failure)) => {
-                let (event, what) = match failure {
-                    Failure::OrgRole => {
-                        (EventType::AuthFailureOrganizationRole, "organization role")
-                    }
-                    Failure::StackPermission => {
-                        (EventType::AuthFailureStackPermission, "stack permission")
-                    }
-                };
-                Err(CoreError::Forbidden {
-                    message: format!(
-                        "forbidden: insufficient {what} for {} on {target}",
-                        action.name()
-                    ),
-                    record: Some(DenialRecord {
-                        org_id: org.id.clone(),
-                        event,
-                        description: format!(
-                            "denied {} on {target}: insufficient {what}",
-                            action.name()
-                        ),
-                    }),
-                })
-            }
-        }
+        let Some(failure) = failure else {
+            return Ok(());
+        };
+        let (event, what) = match failure {
+            Failure::OrgRole => (EventType::AuthFailureOrganizationRole, "organization role"),
+            Failure::StackPermission => (EventType::AuthFailureStackPermission, "stack permission"),
+        };
+        Err(CoreError::Forbidden {
+            message: format!(
+                "forbidden: insufficient {what} for {} on {target}",
+                action.name()
+            ),
+            record: Some(DenialRecord {
+                org_id: org.id.clone(),
+                event,
+                description: format!("denied {} on {target}: insufficient {what}", action.name()),
+            }),
+        })
     }
 }
 

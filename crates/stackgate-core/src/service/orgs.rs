@@ -74,7 +74,13 @@ impl Service {
         let r: CoreResult<_> = async {
             let mut tx = self.store.begin().await?;
             let (mut org, facts) = self
-                .org_guard(&mut *tx, ctx, org_name, Action::UpdateOrgSettings, &format!("settings of organization '{org_name}'"))
+                .org_guard(
+                    &mut *tx,
+                    ctx,
+                    org_name,
+                    Action::UpdateOrgSettings,
+                    &format!("settings of organization '{org_name}'"),
+                )
                 .await?;
             let s = &mut org.settings;
             let mut changes = Vec::new();
@@ -120,12 +126,8 @@ impl Service {
                 }
             }
             if let Some(days) = update.max_access_token_expiry_days {
-                if !(0..=3650).contains(&days) {
-                    return Err(CoreError::bad_request(
-                        "maxAccessTokenExpiryDays must be between 1 and 3650, or 0 to clear it",
-                    ));
-                }
-                let cap = u32::try_from(days).ok().filter(|d| *d > 0);
+                let cap =
+                    validate::optional_days("maxAccessTokenExpiryDays", days, 3650, "to clear it")?;
                 if s.max_access_token_expiry_days != cap {
                     s.max_access_token_expiry_days = cap;
                     changes.push(format!("maxAccessTokenExpiryDays={days}"));
@@ -144,12 +146,12 @@ impl Service {
                 }
             }
             if let Some(days) = update.audit_log_retention_days {
-                if !(0..=36500).contains(&days) {
-                    return Err(CoreError::bad_request(
-                        "auditLogRetentionDays must be between 1 and 36500, or 0 to keep events forever",
-                    ));
-                }
-                let keep = u32::try_from(days).ok().filter(|d| *d > 0);
+                let keep = validate::optional_days(
+                    "auditLogRetentionDays",
+                    days,
+                    36500,
+                    "to keep events forever",
+                )?;
                 if s.audit_log_retention_days != keep {
                     s.audit_log_retention_days = keep;
                     changes.push(format!("auditLogRetentionDays={days}"));

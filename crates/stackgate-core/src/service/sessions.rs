@@ -15,6 +15,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use stackgate_store::{Org, OrgRole, Session, User};
 
+use super::users::user_orgs_locked;
 use super::{lock_chains, record, Service};
 use crate::authz::{self, Action};
 use crate::catalog::EventType;
@@ -126,20 +127,27 @@ fn dummy_hash() -> &'static str {
     DUMMY.get_or_init(|| hash_password(&random_hex(16)).unwrap_or_default())
 }
 
+/// The length rules of console passwords, checked before anything is written (the CLI
+/// checks a new user's password before creating the user).
+pub fn check_password(password: &str) -> CoreResult<()> {
+    let chars = password.chars().count();
+    if chars < MIN_PASSWORD_LEN {
+        return Err(CoreError::bad_request(format!(
+            "the password must be at least {MIN_PASSWORD_LEN} characters long"
+        )));
+    }
+    if chars > MAX_PASSWORD_LEN {
+        return Err(CoreError::bad_request(format!(
+            "the password must be at most {MAX_PASSWORD_LEN} characters long"
+        )));
+    }
+    Ok(())
+}
+
 impl Service {
     /// Sets (or replaces) a user's console password and ends their sessions.
     pub async fn set_password(&self, login: &str, password: &str) -> CoreResult<()> {
-        let chars = password.chars().count();
-        if chars < MIN_PASSWORD_LEN {
-            return Err(CoreError::bad_request(format!(
-                "the password must be at least {MIN_PASSWORD_LEN} characters long"
-            )));
-        }
-        if chars > MAX_PASSWORD_LEN {
-            return Err(CoreError::bad_request(format!(
-                "the password must be at most {MAX_PASSWORD_LEN} characters long"
-            )));
-        }
+        check_password(password)?;
         let owned = password.to_string();
         let phc = tokio::task::spawn_blocking(move || hash_password(&owned))
             .await
@@ -150,9 +158,25 @@ impl Service {
             .await?
             .ok_or_else(|| CoreError::not_found(format!("user '{login}' not found")))?;
         tx.set_password_hash(&user.id, Some(&phc)).await?;
-        tx.delete_user_sessions(&user.id).await?;
-        tx.commit().await?;
-        Ok(())
+        let ended = tx.delete_user_sessions(&user.id).await?;
+        // Recorded in every org of the user, as the operator (a password is a credential
+        // that opens the console as this user).
+        let operator = Ctx::new(Arc::new(Principal::operator()), "cli");
+        for org in user_orgs_locked(&mut *tx, &user.id).await? {
+            let desc = format!(
+                "console password of {} set by the operator; {ended} session(s) ended",
+                user.login
+            );
+            record(
+                &mut *tx,
+                &operator,
+                &org.id,
+                EventType::UserPasswordSet,
+                desc,
+            )
+            .await?;
+        }
+        self.commit_keeping_cache(tx).await
     }
 
     /// Checks a login and password and opens a session. Every failure answers the same

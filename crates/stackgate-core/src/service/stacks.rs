@@ -7,7 +7,7 @@ use stackgate_store::{Org, OrgRole, Stack, StackFilter, StackPermission, Tags, T
 use super::{lock_chains, record, Service};
 use crate::authz::{self, Action, Facts, StackFacts};
 use crate::catalog::EventType;
-use crate::error::{CoreError, CoreResult};
+use crate::error::{CoreError, CoreResult, DenialRecord};
 use crate::principal::{now, Ctx, Identity};
 use crate::validate;
 
@@ -664,24 +664,51 @@ impl Service {
                 ));
             }
             let mut tx = self.store.begin().await?;
-            let org = self.org(&mut *tx, org_name).await?;
-            let facts = self.facts(&mut *tx, ctx, &org).await?;
-            if authz::check(Action::ReadOrg, &facts).is_err() {
-                return Err(CoreError::not_found(format!(
-                    "organization '{org_name}' not found"
-                )));
-            }
+            let (org, facts) = self
+                .org_guard(
+                    &mut *tx,
+                    ctx,
+                    org_name,
+                    Action::ReadOrg,
+                    &format!("organization '{org_name}'"),
+                )
+                .await?;
             let stacks = tx.org_stacks(&org.id).await?;
+            // Every stack must be transferable by the caller; a stack it may not even see
+            // refuses the whole request without being named (its existence stays hidden).
+            // An empty org still asks the question, for a stack with no grants.
+            let all = format!("every stack of '{org_name}'");
+            if stacks.is_empty() {
+                let facts = facts.clone().with_stack(StackFacts::default());
+                self.authorize(ctx, &org, Action::TransferStack, &facts, &all)?;
+            }
             for stack in &stacks {
                 let sf = self.stack_facts(&mut *tx, ctx, &org, stack).await?;
-                let target = format!("stack '{org_name}/{}/{}'", stack.project, stack.name);
-                self.authorize(
-                    ctx,
-                    &org,
-                    Action::TransferStack,
-                    &facts.clone().with_stack(sf),
-                    &target,
-                )?;
+                let facts = facts.clone().with_stack(sf);
+                let visible = authz::check(Action::ReadStack, &facts).is_ok();
+                let target = if visible {
+                    format!("stack '{org_name}/{}/{}'", stack.project, stack.name)
+                } else {
+                    all.clone()
+                };
+                match self.authorize(ctx, &org, Action::TransferStack, &facts, &target) {
+                    Err(CoreError::NotFound(_)) => {
+                        return Err(CoreError::Forbidden {
+                            message: format!(
+                                "forbidden: insufficient stack permission to transfer {all}"
+                            ),
+                            record: Some(DenialRecord {
+                                org_id: org.id.clone(),
+                                event: EventType::AuthFailureStackPermission,
+                                description: format!(
+                                    "denied {} on {all}: a stack is not visible",
+                                    Action::TransferStack.name()
+                                ),
+                            }),
+                        })
+                    }
+                    other => other?,
+                }
             }
             let dest = self
                 .transfer_destination(&mut *tx, ctx, &org, to_org)

@@ -60,15 +60,15 @@ impl Service {
         org_name: &str,
         team_name: &str,
     ) -> CoreResult<(Org, Team, Facts)> {
-        let org = self.org(tx, org_name).await?;
-        let facts = self.facts(tx, ctx, &org).await?;
-        self.authorize(
-            ctx,
-            &org,
-            Action::ReadOrg,
-            &facts,
-            &format!("organization '{org_name}'"),
-        )?;
+        let (org, facts) = self
+            .org_guard(
+                tx,
+                ctx,
+                org_name,
+                Action::ReadOrg,
+                &format!("organization '{org_name}'"),
+            )
+            .await?;
         let team = tx.team_by_name(&org.id, team_name).await?.ok_or_else(|| {
             CoreError::not_found(format!("team '{team_name}' not found in '{org_name}'"))
         })?;

@@ -1,4 +1,4 @@
-//! Users: the current user, personal tokens, and the operator's user/org bootstrap.
+//! Users: personal tokens, and the operator's user/org bootstrap.
 
 use std::sync::Arc;
 
@@ -6,24 +6,13 @@ use stackgate_store::{Org, OrgRole, OrgSettings, Token, TokenKind, TokenOwner, T
 
 use super::tokens::{mint, CreatedToken};
 use super::{lock_chains, record, Service};
-use crate::auth::CachedAuth;
 use crate::authz::{self, Action, Actor, Facts, OrgPolicy};
 use crate::catalog::EventType;
 use crate::error::{CoreError, CoreResult};
 use crate::principal::{now, Ctx, Identity};
 use crate::validate;
 
-/// What `GET /api/user` shows.
-pub struct CurrentUser {
-    pub auth: Arc<CachedAuth>,
-}
-
 impl Service {
-    /// The principal of a verified request and the orgs it belongs to.
-    pub fn current_user(&self, auth: Arc<CachedAuth>) -> CurrentUser {
-        CurrentUser { auth }
-    }
-
     fn require_user<'c>(&self, ctx: &'c Ctx) -> CoreResult<&'c User> {
         // authz decides; the user record comes with the same answer (only a user
         // principal is allowed), so there is one refusal.
@@ -285,7 +274,7 @@ impl Service {
 }
 
 /// The user's orgs with their audit chains locked (in the global order).
-async fn user_orgs_locked(tx: &mut dyn Tx, user_id: &str) -> CoreResult<Vec<Org>> {
+pub(super) async fn user_orgs_locked(tx: &mut dyn Tx, user_id: &str) -> CoreResult<Vec<Org>> {
     let orgs: Vec<Org> = tx
         .user_memberships(user_id)
         .await?

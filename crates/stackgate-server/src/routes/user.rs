@@ -8,9 +8,9 @@ use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use stackgate_core::service::StackListQuery;
-use stackgate_core::{validate, Identity};
+use stackgate_core::{validate, CoreError, Identity};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiQuery, Auth};
 use crate::{wire, AppState};
 
@@ -21,13 +21,9 @@ pub async fn current_user(auth: Auth) -> ApiResult<Response> {
     let body = match cached.rendered_user.get() {
         Some(body) => body.clone(),
         None => {
-            let body =
-                Bytes::from(serde_json::to_vec(&wire::CurrentUser(cached)).map_err(|e| {
-                    ApiError::new(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        format!("rendering /api/user: {e}"),
-                    )
-                })?);
+            let body = serde_json::to_vec(&wire::CurrentUser(cached))
+                .map_err(|e| CoreError::Internal(format!("rendering /api/user: {e}")))?;
+            let body = Bytes::from(body);
             cached.rendered_user.get_or_init(|| body).clone()
         }
     };

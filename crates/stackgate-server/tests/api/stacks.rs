@@ -2,7 +2,9 @@
 
 use serde_json::{json, Value};
 
-use crate::common::{assert_error, assert_ok, events_named, TestApp, Who, ORG, STACK_PATH};
+use crate::common::{
+    assert_error, assert_ok, events_named, TestApp, Who, ORG, OTHER_ORG, PROJECT, STACK_PATH,
+};
 
 async fn set_org(app: &TestApp, who: Who, org: &str, body: Value) -> Value {
     let (st, resp) = app
@@ -392,4 +394,48 @@ async fn bulk_transfer_moves_every_stack_into_an_accepting_org() {
         .await;
     assert_ok(st, &resp, "teams");
     assert_eq!(resp["teams"], json!([]), "grants dropped");
+}
+
+/// Bulk transfer needs every stack to be transferable; a stack the caller cannot see
+/// refuses the request with a 403 that does not name it (a 404 naming the stack would
+/// reveal that it exists), and the refusal is recorded.
+#[tokio::test]
+async fn bulk_transfer_does_not_reveal_hidden_stacks() {
+    let app = TestApp::start().await;
+    set_org(
+        &app,
+        Who::Admin,
+        ORG,
+        json!({"setDefaultStackPermission": 0, "setMembersCanTransferStacks": true}),
+    )
+    .await;
+    // bob creates (and so administers) one stack; the fixture's proj/dev is hidden from
+    // him: level 0 by default and he is in no team.
+    app.create_stack_as(&Who::Member, "proj", "bobs").await;
+    let (st, body) = app.get(STACK_PATH, Who::Member).await;
+    assert_error(st, &body, 404, "proj/dev is hidden from bob");
+
+    let failures = |events: &[Value]| events_named(events, "auth-failure-stack-permission").len();
+    let before = failures(&app.audit().await);
+    let (st, body) = app
+        .post(
+            &format!("/api/orgs/{ORG}/bulk-transfer/stacks"),
+            Who::Member,
+            json!({"fromOrg": ORG, "toOrg": OTHER_ORG}),
+        )
+        .await;
+    assert_error(st, &body, 403, "bulk transfer with a hidden stack");
+    let message = body["message"].as_str().unwrap_or_default();
+    assert!(
+        !message.contains("dev") && !message.contains(PROJECT),
+        "the refusal names the hidden stack: {message}"
+    );
+    assert_eq!(
+        failures(&app.audit().await),
+        before + 1,
+        "the refusal is recorded"
+    );
+    // Nothing moved.
+    let (st, body) = app.get("/api/stacks/acme/proj/bobs", Who::Member).await;
+    assert_ok(st, &body, "bob's stack is still in acme");
 }
