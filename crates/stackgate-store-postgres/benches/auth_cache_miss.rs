@@ -6,10 +6,6 @@
 //! needs `STACKGATE_TEST_POSTGRES_URL` (a schema of its own is created and dropped).
 //! Prints mean, p50 and p99 per backend, and the difference.
 
-#[path = "../tests/story/support.rs"]
-#[allow(dead_code, reason = "the bench uses only part of the test helpers")]
-mod support;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,6 +13,7 @@ use stackgate_core::Service;
 use stackgate_store::Store;
 use stackgate_store_postgres::PostgresStore;
 use stackgate_store_sqlite::SqliteStore;
+use stackgate_store_testkit::pg::TestSchema;
 
 const WARMUP: usize = 200;
 const ITERATIONS: usize = 3000;
@@ -77,7 +74,7 @@ fn main() {
     });
     print("SQLite", &sqlite);
 
-    let Some(db) = runtime.block_on(support::TestSchema::create("auth_cache_miss")) else {
+    let Some(db) = runtime.block_on(TestSchema::create("auth_cache_miss")) else {
         return;
     };
     let pg = runtime.block_on(async {

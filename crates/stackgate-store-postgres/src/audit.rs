@@ -1,32 +1,20 @@
 //! The `audit_events` and `audit_heads` tables: chained appends, filtered keyset-paged
 //! reads (newest first), chain-order reads for verification and export, and pruning.
 
-use sqlx::postgres::PgRow;
+use async_trait::async_trait;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use stackgate_store::{
-    AuditActor, AuditEvent, AuditHead, AuditQuery, ChainLink, NewAuditEvent, StoreResult, Timestamp,
+    AuditEvent, AuditHead, AuditQuery, AuditStore, ChainLink, NewAuditEvent, StoreResult, Timestamp,
 };
+use stackgate_store_sql::{event_from_row, get, head_from_row, EVENT_COLS};
 
 use crate::error::db_err;
-use crate::row::get;
-
-const COLS: &str = "id, org_id, seq, timestamp, event, description, user_login, user_name, \
-     user_email, token_id, token_name, source_ip, req_org_admin, req_stack_admin, \
-     auth_failure, prev_hash, hash";
+use crate::tx::PgTx;
 
 const HEAD: &str = "SELECT seq, hash, pruned_seq, pruned_hash FROM audit_heads WHERE org_id = $1";
 
-fn head_from_row(row: &PgRow) -> StoreResult<AuditHead> {
-    Ok(AuditHead {
-        seq: get(row, "seq")?,
-        hash: get(row, "hash")?,
-        pruned_seq: get(row, "pruned_seq")?,
-        pruned_hash: get(row, "pruned_hash")?,
-    })
-}
-
 /// The org's head as of the snapshot, without locking (read-only transactions).
-pub(crate) async fn head(conn: &mut PgConnection, org_id: &str) -> StoreResult<AuditHead> {
+async fn head(conn: &mut PgConnection, org_id: &str) -> StoreResult<AuditHead> {
     sqlx::query(HEAD)
         .bind(org_id)
         .fetch_optional(conn)
@@ -44,7 +32,7 @@ pub(crate) async fn head(conn: &mut PgConnection, org_id: &str) -> StoreResult<A
 /// reads back as [`AuditHead::default`]). Two first writers racing on that insert are
 /// serialised by the primary key: the second waits for the first to finish, does
 /// nothing, and then waits on the row lock like any later writer.
-pub(crate) async fn lock_head(conn: &mut PgConnection, org_id: &str) -> StoreResult<AuditHead> {
+async fn lock_head(conn: &mut PgConnection, org_id: &str) -> StoreResult<AuditHead> {
     let lock = format!("{HEAD} FOR UPDATE");
     let found = sqlx::query(&lock)
         .bind(org_id)
@@ -70,200 +58,180 @@ pub(crate) async fn lock_head(conn: &mut PgConnection, org_id: &str) -> StoreRes
     head_from_row(&row)
 }
 
-pub(crate) async fn insert(
-    conn: &mut PgConnection,
-    e: &NewAuditEvent,
-    link: &ChainLink,
-) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO audit_events (org_id, seq, timestamp, event, description, user_login, \
-         user_name, user_email, token_id, token_name, source_ip, req_org_admin, \
-         req_stack_admin, auth_failure, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-    )
-    .bind(&e.org_id)
-    .bind(link.seq)
-    .bind(e.timestamp)
-    .bind(&e.event)
-    .bind(&e.description)
-    .bind(&e.actor.login)
-    .bind(&e.actor.name)
-    .bind(&e.actor.email)
-    .bind(&e.actor.token_id)
-    .bind(&e.actor.token_name)
-    .bind(&e.source_ip)
-    .bind(e.req_org_admin)
-    .bind(e.req_stack_admin)
-    .bind(e.auth_failure)
-    .bind(&link.prev_hash)
-    .bind(&link.hash)
-    .execute(&mut *conn)
-    .await
-    .map_err(db_err)?;
-    // The row is normally locked by `lock_head` already; the upsert also covers a caller
-    // that appends without asking for the head first.
-    sqlx::query(
-        "INSERT INTO audit_heads (org_id, seq, hash) VALUES ($1, $2, $3) \
-         ON CONFLICT (org_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-    )
-    .bind(&e.org_id)
-    .bind(link.seq)
-    .bind(&link.hash)
-    .execute(conn)
-    .await
-    .map_err(db_err)?;
-    Ok(())
-}
-
-fn event_from_row(row: &PgRow) -> StoreResult<AuditEvent> {
-    Ok(AuditEvent {
-        id: get(row, "id")?,
-        event: NewAuditEvent {
-            org_id: get(row, "org_id")?,
-            timestamp: get(row, "timestamp")?,
-            event: get(row, "event")?,
-            description: get(row, "description")?,
-            actor: AuditActor {
-                login: get(row, "user_login")?,
-                name: get(row, "user_name")?,
-                email: get(row, "user_email")?,
-                token_id: get(row, "token_id")?,
-                token_name: get(row, "token_name")?,
-            },
-            source_ip: get(row, "source_ip")?,
-            req_org_admin: get(row, "req_org_admin")?,
-            req_stack_admin: get(row, "req_stack_admin")?,
-            auth_failure: get(row, "auth_failure")?,
-        },
-        link: ChainLink {
-            seq: get(row, "seq")?,
-            prev_hash: get(row, "prev_hash")?,
-            hash: get(row, "hash")?,
-        },
-    })
-}
-
-pub(crate) async fn list(
-    conn: &mut PgConnection,
-    query: &AuditQuery,
-) -> StoreResult<Vec<AuditEvent>> {
-    let mut q: QueryBuilder<'_, Postgres> =
-        QueryBuilder::new(format!("SELECT {COLS} FROM audit_events WHERE org_id = "));
-    q.push_bind(query.org_id.as_str());
-    if let Some(before) = query.before_seq {
-        q.push(" AND seq < ").push_bind(before);
-    }
-    if let Some(start) = query.start_time {
-        q.push(" AND timestamp >= ").push_bind(start);
-    }
-    if let Some(end) = query.end_time {
-        q.push(" AND timestamp <= ").push_bind(end);
-    }
-    if !query.events.is_empty() {
-        q.push(" AND event IN (");
-        let mut events = q.separated(", ");
-        for event in &query.events {
-            events.push_bind(event.as_str());
+#[async_trait]
+impl AuditStore for PgTx {
+    async fn audit_head(&mut self, org_id: &str) -> StoreResult<AuditHead> {
+        // A read-only snapshot reads the head without locking it.
+        if self.writable {
+            lock_head(self.conn(), org_id).await
+        } else {
+            head(self.conn(), org_id).await
         }
-        q.push(")");
     }
-    if let Some(login) = &query.user_login {
-        q.push(" AND user_login = ").push_bind(login.as_str());
-    }
-    if let Some(token_id) = &query.token_id {
-        q.push(" AND token_id = ").push_bind(token_id.as_str());
-    }
-    q.push(" ORDER BY seq DESC LIMIT ")
-        .push_bind(i64::from(query.limit));
-    q.build()
-        .fetch_all(conn)
-        .await
-        .map_err(db_err)?
-        .iter()
-        .map(event_from_row)
-        .collect()
-}
 
-pub(crate) async fn chain(
-    conn: &mut PgConnection,
-    org_id: &str,
-    after_seq: i64,
-    limit: u32,
-) -> StoreResult<Vec<AuditEvent>> {
-    let sql = format!(
-        "SELECT {COLS} FROM audit_events WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
-    );
-    sqlx::query(&sql)
-        .bind(org_id)
-        .bind(after_seq)
-        .bind(i64::from(limit))
-        .fetch_all(conn)
-        .await
-        .map_err(db_err)?
-        .iter()
-        .map(event_from_row)
-        .collect()
-}
-
-pub(crate) async fn prune(
-    conn: &mut PgConnection,
-    org_id: &str,
-    through_seq: i64,
-    through_hash: &str,
-) -> StoreResult<u64> {
-    let deleted = sqlx::query("DELETE FROM audit_events WHERE org_id = $1 AND seq <= $2")
-        .bind(org_id)
-        .bind(through_seq)
+    async fn insert_audit(&mut self, e: &NewAuditEvent, link: &ChainLink) -> StoreResult<()> {
+        let conn = self.conn();
+        sqlx::query(
+            "INSERT INTO audit_events (org_id, seq, timestamp, event, description, user_login, \
+             user_name, user_email, token_id, token_name, source_ip, req_org_admin, \
+             req_stack_admin, auth_failure, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+        )
+        .bind(&e.org_id)
+        .bind(link.seq)
+        .bind(e.timestamp)
+        .bind(&e.event)
+        .bind(&e.description)
+        .bind(&e.actor.login)
+        .bind(&e.actor.name)
+        .bind(&e.actor.email)
+        .bind(&e.actor.token_id)
+        .bind(&e.actor.token_name)
+        .bind(&e.source_ip)
+        .bind(e.req_org_admin)
+        .bind(e.req_stack_admin)
+        .bind(e.auth_failure)
+        .bind(&link.prev_hash)
+        .bind(&link.hash)
         .execute(&mut *conn)
         .await
-        .map_err(db_err)?
-        .rows_affected();
-    sqlx::query("UPDATE audit_heads SET pruned_seq = $1, pruned_hash = $2 WHERE org_id = $3")
-        .bind(through_seq)
-        .bind(through_hash)
-        .bind(org_id)
+        .map_err(db_err)?;
+        // The row is normally locked by `lock_head` already; the upsert also covers a caller
+        // that appends without asking for the head first.
+        sqlx::query(
+            "INSERT INTO audit_heads (org_id, seq, hash) VALUES ($1, $2, $3) \
+             ON CONFLICT (org_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+        )
+        .bind(&e.org_id)
+        .bind(link.seq)
+        .bind(&link.hash)
         .execute(conn)
         .await
         .map_err(db_err)?;
-    Ok(deleted)
-}
+        Ok(())
+    }
 
-pub(crate) async fn last_seq_before(
-    conn: &mut PgConnection,
-    org_id: &str,
-    before: Timestamp,
-) -> StoreResult<Option<(i64, String)>> {
-    let row = sqlx::query(
-        "SELECT seq, hash FROM audit_events WHERE org_id = $1 AND timestamp < $2 \
-         ORDER BY seq DESC LIMIT 1",
-    )
-    .bind(org_id)
-    .bind(before)
-    .fetch_optional(conn)
-    .await
-    .map_err(db_err)?;
-    row.map(|r| Ok((get(&r, "seq")?, get(&r, "hash")?)))
-        .transpose()
-}
+    async fn list_audit(&mut self, query: &AuditQuery) -> StoreResult<Vec<AuditEvent>> {
+        let conn = self.conn();
+        let mut q: QueryBuilder<'_, Postgres> = QueryBuilder::new(format!(
+            "SELECT {EVENT_COLS} FROM audit_events WHERE org_id = "
+        ));
+        q.push_bind(query.org_id.as_str());
+        if let Some(before) = query.before_seq {
+            q.push(" AND seq < ").push_bind(before);
+        }
+        if let Some(start) = query.start_time {
+            q.push(" AND timestamp >= ").push_bind(start);
+        }
+        if let Some(end) = query.end_time {
+            q.push(" AND timestamp <= ").push_bind(end);
+        }
+        if !query.events.is_empty() {
+            q.push(" AND event IN (");
+            let mut events = q.separated(", ");
+            for event in &query.events {
+                events.push_bind(event.as_str());
+            }
+            q.push(")");
+        }
+        if let Some(login) = &query.user_login {
+            q.push(" AND user_login = ").push_bind(login.as_str());
+        }
+        if let Some(token_id) = &query.token_id {
+            q.push(" AND token_id = ").push_bind(token_id.as_str());
+        }
+        q.push(" ORDER BY seq DESC LIMIT ")
+            .push_bind(i64::from(query.limit));
+        q.build()
+            .fetch_all(conn)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(event_from_row)
+            .collect()
+    }
 
-pub(crate) async fn set_head(
-    conn: &mut PgConnection,
-    org_id: &str,
-    head: &AuditHead,
-) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO audit_heads (org_id, seq, hash, pruned_seq, pruned_hash) \
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (org_id) DO UPDATE SET \
-         seq = excluded.seq, hash = excluded.hash, pruned_seq = excluded.pruned_seq, \
-         pruned_hash = excluded.pruned_hash",
-    )
-    .bind(org_id)
-    .bind(head.seq)
-    .bind(&head.hash)
-    .bind(head.pruned_seq)
-    .bind(&head.pruned_hash)
-    .execute(conn)
-    .await
-    .map_err(db_err)?;
-    Ok(())
+    async fn audit_chain(
+        &mut self,
+        org_id: &str,
+        after_seq: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditEvent>> {
+        let conn = self.conn();
+        let sql = format!(
+            "SELECT {EVENT_COLS} FROM audit_events WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+        );
+        sqlx::query(&sql)
+            .bind(org_id)
+            .bind(after_seq)
+            .bind(i64::from(limit))
+            .fetch_all(conn)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(event_from_row)
+            .collect()
+    }
+
+    async fn prune_audit(
+        &mut self,
+        org_id: &str,
+        through_seq: i64,
+        through_hash: &str,
+    ) -> StoreResult<u64> {
+        let conn = self.conn();
+        let deleted = sqlx::query("DELETE FROM audit_events WHERE org_id = $1 AND seq <= $2")
+            .bind(org_id)
+            .bind(through_seq)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+        sqlx::query("UPDATE audit_heads SET pruned_seq = $1, pruned_hash = $2 WHERE org_id = $3")
+            .bind(through_seq)
+            .bind(through_hash)
+            .bind(org_id)
+            .execute(conn)
+            .await
+            .map_err(db_err)?;
+        Ok(deleted)
+    }
+
+    async fn last_audit_seq_before(
+        &mut self,
+        org_id: &str,
+        before: Timestamp,
+    ) -> StoreResult<Option<(i64, String)>> {
+        let conn = self.conn();
+        let row = sqlx::query(
+            "SELECT seq, hash FROM audit_events WHERE org_id = $1 AND timestamp < $2 \
+             ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(org_id)
+        .bind(before)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_err)?;
+        row.map(|r| Ok((get(&r, "seq")?, get(&r, "hash")?)))
+            .transpose()
+    }
+
+    async fn set_audit_head(&mut self, org_id: &str, head: &AuditHead) -> StoreResult<()> {
+        let conn = self.conn();
+        sqlx::query(
+            "INSERT INTO audit_heads (org_id, seq, hash, pruned_seq, pruned_hash) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (org_id) DO UPDATE SET \
+             seq = excluded.seq, hash = excluded.hash, pruned_seq = excluded.pruned_seq, \
+             pruned_hash = excluded.pruned_hash",
+        )
+        .bind(org_id)
+        .bind(head.seq)
+        .bind(&head.hash)
+        .bind(head.pruned_seq)
+        .bind(&head.pruned_hash)
+        .execute(conn)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
 }

@@ -39,7 +39,7 @@ mod error;
 mod listen;
 mod memberships;
 mod orgs;
-mod row;
+
 mod sessions;
 mod stacks;
 mod teams;

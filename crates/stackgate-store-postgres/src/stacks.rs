@@ -4,12 +4,13 @@
 //! folded into one JSON object per row by a correlated `json_object_agg` subquery, so
 //! a listing is one query whatever its length.
 
-use sqlx::postgres::PgRow;
+use async_trait::async_trait;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
-use stackgate_store::{Stack, StackFilter, StoreResult, Tags};
+use stackgate_store::{Stack, StackFilter, StackStore, StoreResult, Tags};
+use stackgate_store_sql::{get, stack_from_row};
 
 use crate::error::{db_err, expect_affected};
-use crate::row::{get, tags};
+use crate::tx::PgTx;
 
 /// Stack columns under `stack_*` aliases; the query must join `stacks s` and `orgs o`.
 pub(crate) const STACK_COLS: &str = "s.id AS stack_id, s.org_id AS stack_org_id, \
@@ -22,56 +23,169 @@ pub(crate) const STACK_COLS: &str = "s.id AS stack_id, s.org_id AS stack_org_id,
 /// The listing order and keyset of stacks.
 const STACK_ORDER: &str = " ORDER BY o.name, s.project, s.name";
 
-pub(crate) fn stack_from_row(row: &PgRow) -> StoreResult<Stack> {
-    Ok(Stack {
-        id: get(row, "stack_id")?,
-        org_id: get(row, "stack_org_id")?,
-        org_name: get(row, "stack_org_name")?,
-        project: get(row, "stack_project")?,
-        name: get(row, "stack_name")?,
-        tags: tags(row, "stack_tags")?,
-        creator_user_id: get(row, "stack_creator_user_id")?,
-        creator_token_id: get(row, "stack_creator_token_id")?,
-        created: get(row, "stack_created")?,
-        version: get(row, "stack_version")?,
-    })
-}
+#[async_trait]
+impl StackStore for PgTx {
+    async fn stack(
+        &mut self,
+        org_id: &str,
+        project: &str,
+        name: &str,
+    ) -> StoreResult<Option<Stack>> {
+        let conn = self.conn();
+        let sql = format!(
+            "SELECT {STACK_COLS} FROM stacks s JOIN orgs o ON o.id = s.org_id \
+             WHERE s.org_id = $1 AND s.project = $2 AND s.name = $3"
+        );
+        sqlx::query(&sql)
+            .bind(org_id)
+            .bind(project)
+            .bind(name)
+            .fetch_optional(conn)
+            .await
+            .map_err(db_err)?
+            .map(|row| stack_from_row(&row))
+            .transpose()
+    }
 
-pub(crate) async fn get_one(
-    conn: &mut PgConnection,
-    org_id: &str,
-    project: &str,
-    name: &str,
-) -> StoreResult<Option<Stack>> {
-    let sql = format!(
-        "SELECT {STACK_COLS} FROM stacks s JOIN orgs o ON o.id = s.org_id \
-         WHERE s.org_id = $1 AND s.project = $2 AND s.name = $3"
-    );
-    sqlx::query(&sql)
+    async fn project_exists(&mut self, org_id: &str, project: &str) -> StoreResult<bool> {
+        let conn = self.conn();
+        let row = sqlx::query(
+            "SELECT EXISTS (SELECT 1 FROM stacks WHERE org_id = $1 AND project = $2) AS found",
+        )
         .bind(org_id)
         .bind(project)
-        .bind(name)
-        .fetch_optional(conn)
+        .fetch_one(conn)
         .await
-        .map_err(db_err)?
-        .map(|row| stack_from_row(&row))
-        .transpose()
-}
+        .map_err(db_err)?;
+        get(&row, "found")
+    }
 
-pub(crate) async fn project_exists(
-    conn: &mut PgConnection,
-    org_id: &str,
-    project: &str,
-) -> StoreResult<bool> {
-    let row = sqlx::query(
-        "SELECT EXISTS (SELECT 1 FROM stacks WHERE org_id = $1 AND project = $2) AS found",
-    )
-    .bind(org_id)
-    .bind(project)
-    .fetch_one(conn)
-    .await
-    .map_err(db_err)?;
-    get(&row, "found")
+    /// Inserts the stack and the tags it carries; `org_name` is ignored.
+    async fn insert_stack(&mut self, stack: &Stack) -> StoreResult<()> {
+        let conn = self.conn();
+        sqlx::query(
+            "INSERT INTO stacks (id, org_id, project, name, creator_user_id, creator_token_id, \
+             created, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&stack.id)
+        .bind(&stack.org_id)
+        .bind(&stack.project)
+        .bind(&stack.name)
+        .bind(&stack.creator_user_id)
+        .bind(&stack.creator_token_id)
+        .bind(stack.created)
+        .bind(stack.version)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        insert_tags(conn, &stack.id, &stack.tags).await
+    }
+
+    /// Deletes the stack; its tags and team grants go with it (ON DELETE CASCADE).
+    async fn delete_stack(&mut self, stack_id: &str) -> StoreResult<()> {
+        let conn = self.conn();
+        let done = sqlx::query("DELETE FROM stacks WHERE id = $1")
+            .bind(stack_id)
+            .execute(conn)
+            .await
+            .map_err(db_err)?;
+        expect_affected(done, "stack", stack_id)
+    }
+
+    /// Replaces every tag of the stack.
+    async fn set_stack_tags(&mut self, stack_id: &str, tags: &Tags) -> StoreResult<()> {
+        let conn = self.conn();
+        sqlx::query("DELETE FROM stack_tags WHERE stack_id = $1")
+            .bind(stack_id)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        insert_tags(conn, stack_id, tags).await
+    }
+
+    /// Re-homes the stack and drops every team grant on it: teams belong to the old org.
+    async fn move_stack(&mut self, stack_id: &str, to_org_id: &str) -> StoreResult<()> {
+        let conn = self.conn();
+        let done = sqlx::query("UPDATE stacks SET org_id = $1 WHERE id = $2")
+            .bind(to_org_id)
+            .bind(stack_id)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        expect_affected(done, "stack", stack_id)?;
+        sqlx::query("DELETE FROM team_stacks WHERE stack_id = $1")
+            .bind(stack_id)
+            .execute(conn)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn list_stacks(&mut self, filter: &StackFilter) -> StoreResult<Vec<Stack>> {
+        let conn = self.conn();
+        if filter.org_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut q: QueryBuilder<'_, Postgres> = QueryBuilder::new(format!(
+            "SELECT {STACK_COLS} FROM stacks s JOIN orgs o ON o.id = s.org_id WHERE s.org_id IN ("
+        ));
+        let mut ids = q.separated(", ");
+        for id in &filter.org_ids {
+            ids.push_bind(id.as_str());
+        }
+        q.push(")");
+        if let Some(project) = &filter.project {
+            q.push(" AND s.project = ").push_bind(project.as_str());
+        }
+        match (&filter.tag_name, &filter.tag_value) {
+            (None, None) => {}
+            (name, value) => {
+                q.push(" AND EXISTS (SELECT 1 FROM stack_tags ft WHERE ft.stack_id = s.id");
+                if let Some(name) = name {
+                    q.push(" AND ft.name = ").push_bind(name.as_str());
+                }
+                if let Some(value) = value {
+                    q.push(" AND ft.value = ").push_bind(value.as_str());
+                }
+                q.push(")");
+            }
+        }
+        if let Some((org, project, name)) = &filter.after {
+            q.push(" AND (o.name, s.project, s.name) > (")
+                .push_bind(org.as_str())
+                .push(", ")
+                .push_bind(project.as_str())
+                .push(", ")
+                .push_bind(name.as_str())
+                .push(")");
+        }
+        q.push(STACK_ORDER)
+            .push(" LIMIT ")
+            .push_bind(i64::from(filter.limit));
+        q.build()
+            .fetch_all(conn)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(stack_from_row)
+            .collect()
+    }
+
+    async fn org_stacks(&mut self, org_id: &str) -> StoreResult<Vec<Stack>> {
+        let conn = self.conn();
+        let sql = format!(
+            "SELECT {STACK_COLS} FROM stacks s JOIN orgs o ON o.id = s.org_id \
+             WHERE s.org_id = $1{STACK_ORDER}"
+        );
+        sqlx::query(&sql)
+            .bind(org_id)
+            .fetch_all(conn)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(stack_from_row)
+            .collect()
+    }
 }
 
 async fn insert_tags(conn: &mut PgConnection, stack_id: &str, tags: &Tags) -> StoreResult<()> {
@@ -85,133 +199,4 @@ async fn insert_tags(conn: &mut PgConnection, stack_id: &str, tags: &Tags) -> St
             .map_err(db_err)?;
     }
     Ok(())
-}
-
-/// Inserts the stack and the tags it carries; `org_name` is ignored.
-pub(crate) async fn insert(conn: &mut PgConnection, stack: &Stack) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO stacks (id, org_id, project, name, creator_user_id, creator_token_id, \
-         created, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(&stack.id)
-    .bind(&stack.org_id)
-    .bind(&stack.project)
-    .bind(&stack.name)
-    .bind(&stack.creator_user_id)
-    .bind(&stack.creator_token_id)
-    .bind(stack.created)
-    .bind(stack.version)
-    .execute(&mut *conn)
-    .await
-    .map_err(db_err)?;
-    insert_tags(conn, &stack.id, &stack.tags).await
-}
-
-/// Deletes the stack; its tags and team grants go with it (ON DELETE CASCADE).
-pub(crate) async fn delete(conn: &mut PgConnection, stack_id: &str) -> StoreResult<()> {
-    let done = sqlx::query("DELETE FROM stacks WHERE id = $1")
-        .bind(stack_id)
-        .execute(conn)
-        .await
-        .map_err(db_err)?;
-    expect_affected(done, "stack", stack_id)
-}
-
-/// Replaces every tag of the stack.
-pub(crate) async fn set_tags(
-    conn: &mut PgConnection,
-    stack_id: &str,
-    tags: &Tags,
-) -> StoreResult<()> {
-    sqlx::query("DELETE FROM stack_tags WHERE stack_id = $1")
-        .bind(stack_id)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
-    insert_tags(conn, stack_id, tags).await
-}
-
-/// Re-homes the stack and drops every team grant on it: teams belong to the old org.
-pub(crate) async fn move_to(
-    conn: &mut PgConnection,
-    stack_id: &str,
-    to_org_id: &str,
-) -> StoreResult<()> {
-    let done = sqlx::query("UPDATE stacks SET org_id = $1 WHERE id = $2")
-        .bind(to_org_id)
-        .bind(stack_id)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
-    expect_affected(done, "stack", stack_id)?;
-    sqlx::query("DELETE FROM team_stacks WHERE stack_id = $1")
-        .bind(stack_id)
-        .execute(conn)
-        .await
-        .map_err(db_err)?;
-    Ok(())
-}
-
-pub(crate) async fn list(conn: &mut PgConnection, filter: &StackFilter) -> StoreResult<Vec<Stack>> {
-    if filter.org_ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut q: QueryBuilder<'_, Postgres> = QueryBuilder::new(format!(
-        "SELECT {STACK_COLS} FROM stacks s JOIN orgs o ON o.id = s.org_id WHERE s.org_id IN ("
-    ));
-    let mut ids = q.separated(", ");
-    for id in &filter.org_ids {
-        ids.push_bind(id.as_str());
-    }
-    q.push(")");
-    if let Some(project) = &filter.project {
-        q.push(" AND s.project = ").push_bind(project.as_str());
-    }
-    match (&filter.tag_name, &filter.tag_value) {
-        (None, None) => {}
-        (name, value) => {
-            q.push(" AND EXISTS (SELECT 1 FROM stack_tags ft WHERE ft.stack_id = s.id");
-            if let Some(name) = name {
-                q.push(" AND ft.name = ").push_bind(name.as_str());
-            }
-            if let Some(value) = value {
-                q.push(" AND ft.value = ").push_bind(value.as_str());
-            }
-            q.push(")");
-        }
-    }
-    if let Some((org, project, name)) = &filter.after {
-        q.push(" AND (o.name, s.project, s.name) > (")
-            .push_bind(org.as_str())
-            .push(", ")
-            .push_bind(project.as_str())
-            .push(", ")
-            .push_bind(name.as_str())
-            .push(")");
-    }
-    q.push(STACK_ORDER)
-        .push(" LIMIT ")
-        .push_bind(i64::from(filter.limit));
-    q.build()
-        .fetch_all(conn)
-        .await
-        .map_err(db_err)?
-        .iter()
-        .map(stack_from_row)
-        .collect()
-}
-
-pub(crate) async fn of_org(conn: &mut PgConnection, org_id: &str) -> StoreResult<Vec<Stack>> {
-    let sql = format!(
-        "SELECT {STACK_COLS} FROM stacks s JOIN orgs o ON o.id = s.org_id \
-         WHERE s.org_id = $1{STACK_ORDER}"
-    );
-    sqlx::query(&sql)
-        .bind(org_id)
-        .fetch_all(conn)
-        .await
-        .map_err(db_err)?
-        .iter()
-        .map(stack_from_row)
-        .collect()
 }

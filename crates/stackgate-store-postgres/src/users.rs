@@ -1,27 +1,12 @@
 //! The `users` table.
 
-use sqlx::postgres::PgRow;
+use async_trait::async_trait;
 use sqlx::PgConnection;
-use stackgate_store::{StoreResult, User};
+use stackgate_store::{StoreResult, User, UserStore};
+use stackgate_store_sql::{user_from_row, USER_COLS};
 
 use crate::error::{db_err, expect_affected};
-use crate::row::get;
-
-/// User columns under `user_*` aliases, for any query that joins `users u`.
-pub(crate) const USER_COLS: &str = "u.id AS user_id, u.login AS user_login, \
-     u.name AS user_name, u.email AS user_email, u.site_admin AS user_site_admin, \
-     u.created AS user_created";
-
-pub(crate) fn user_from_row(row: &PgRow) -> StoreResult<User> {
-    Ok(User {
-        id: get(row, "user_id")?,
-        login: get(row, "user_login")?,
-        name: get(row, "user_name")?,
-        email: get(row, "user_email")?,
-        site_admin: get(row, "user_site_admin")?,
-        created: get(row, "user_created")?,
-    })
-}
+use crate::tx::PgTx;
 
 async fn user_where(
     conn: &mut PgConnection,
@@ -38,59 +23,64 @@ async fn user_where(
         .transpose()
 }
 
-pub(crate) async fn by_login(conn: &mut PgConnection, login: &str) -> StoreResult<Option<User>> {
-    user_where(conn, "u.login = $1", login).await
-}
+#[async_trait]
+impl UserStore for PgTx {
+    async fn user_by_login(&mut self, login: &str) -> StoreResult<Option<User>> {
+        let conn = self.conn();
+        user_where(conn, "u.login = $1", login).await
+    }
 
-pub(crate) async fn by_id(conn: &mut PgConnection, id: &str) -> StoreResult<Option<User>> {
-    user_where(conn, "u.id = $1", id).await
-}
+    async fn user_by_id(&mut self, id: &str) -> StoreResult<Option<User>> {
+        let conn = self.conn();
+        user_where(conn, "u.id = $1", id).await
+    }
 
-pub(crate) async fn all(conn: &mut PgConnection) -> StoreResult<Vec<User>> {
-    let sql = format!("SELECT {USER_COLS} FROM users u ORDER BY u.login");
-    sqlx::query(&sql)
-        .fetch_all(conn)
-        .await
-        .map_err(db_err)?
-        .iter()
-        .map(user_from_row)
-        .collect()
-}
+    async fn any_user(&mut self) -> StoreResult<bool> {
+        let conn = self.conn();
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users)")
+            .fetch_one(conn)
+            .await
+            .map_err(db_err)
+    }
 
-pub(crate) async fn any(conn: &mut PgConnection) -> StoreResult<bool> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users)")
-        .fetch_one(conn)
-        .await
-        .map_err(db_err)
-}
-
-pub(crate) async fn insert(conn: &mut PgConnection, user: &User) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO users (id, login, name, email, site_admin, created) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(&user.id)
-    .bind(&user.login)
-    .bind(&user.name)
-    .bind(&user.email)
-    .bind(user.site_admin)
-    .bind(user.created)
-    .execute(conn)
-    .await
-    .map_err(db_err)?;
-    Ok(())
-}
-
-pub(crate) async fn set_site_admin(
-    conn: &mut PgConnection,
-    user_id: &str,
-    site_admin: bool,
-) -> StoreResult<()> {
-    let done = sqlx::query("UPDATE users SET site_admin = $1 WHERE id = $2")
-        .bind(site_admin)
-        .bind(user_id)
+    async fn insert_user(&mut self, user: &User) -> StoreResult<()> {
+        let conn = self.conn();
+        sqlx::query(
+            "INSERT INTO users (id, login, name, email, site_admin, created) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&user.id)
+        .bind(&user.login)
+        .bind(&user.name)
+        .bind(&user.email)
+        .bind(user.site_admin)
+        .bind(user.created)
         .execute(conn)
         .await
         .map_err(db_err)?;
-    expect_affected(done, "user", user_id)
+        Ok(())
+    }
+
+    async fn set_site_admin(&mut self, user_id: &str, site_admin: bool) -> StoreResult<()> {
+        let conn = self.conn();
+        let done = sqlx::query("UPDATE users SET site_admin = $1 WHERE id = $2")
+            .bind(site_admin)
+            .bind(user_id)
+            .execute(conn)
+            .await
+            .map_err(db_err)?;
+        expect_affected(done, "user", user_id)
+    }
+
+    async fn list_users(&mut self) -> StoreResult<Vec<User>> {
+        let conn = self.conn();
+        let sql = format!("SELECT {USER_COLS} FROM users u ORDER BY u.login");
+        sqlx::query(&sql)
+            .fetch_all(conn)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(user_from_row)
+            .collect()
+    }
 }

@@ -1,108 +1,196 @@
 //! The `audit_events` and `audit_heads` tables: chained appends, filtered keyset-paged
 //! reads (newest first), chain-order reads for verification and export, and pruning.
 
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use async_trait::async_trait;
+use sqlx::{QueryBuilder, Sqlite};
 use stackgate_store::{
-    AuditActor, AuditEvent, AuditHead, AuditQuery, ChainLink, NewAuditEvent, StoreError,
-    StoreResult, Timestamp,
+    AuditActor, AuditEvent, AuditHead, AuditQuery, AuditStore, ChainLink, NewAuditEvent,
+    StoreError, StoreResult, Timestamp,
 };
+use stackgate_store_sql::{event_from_row, get, EVENT_COLS};
 
 use crate::error::db_err;
-use crate::row::get;
+use crate::tx::SqliteTx;
 
-const COLS: &str = "id, org_id, seq, timestamp, event, description, user_login, user_name, \
-     user_email, token_id, token_name, source_ip, req_org_admin, req_stack_admin, \
-     auth_failure, prev_hash, hash";
+#[async_trait]
+impl AuditStore for SqliteTx {
+    async fn audit_head(&mut self, org_id: &str) -> StoreResult<AuditHead> {
+        let conn = self.conn();
+        // SQLite serialises writers (one write connection, BEGIN IMMEDIATE): no lock needed.
+        let row = sqlx::query(
+            "SELECT seq, hash, pruned_seq, pruned_hash FROM audit_heads WHERE org_id = ?",
+        )
+        .bind(org_id)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_err)?;
+        match row {
+            None => Ok(AuditHead::default()),
+            Some(row) => Ok(AuditHead {
+                seq: get(&row, "seq")?,
+                hash: get(&row, "hash")?,
+                pruned_seq: get(&row, "pruned_seq")?,
+                pruned_hash: get(&row, "pruned_hash")?,
+            }),
+        }
+    }
 
-pub(crate) async fn head(conn: &mut SqliteConnection, org_id: &str) -> StoreResult<AuditHead> {
-    // SQLite serialises writers (one write connection, BEGIN IMMEDIATE): no lock needed.
-    let row =
-        sqlx::query("SELECT seq, hash, pruned_seq, pruned_hash FROM audit_heads WHERE org_id = ?")
-            .bind(org_id)
-            .fetch_optional(conn)
+    async fn insert_audit(&mut self, e: &NewAuditEvent, link: &ChainLink) -> StoreResult<()> {
+        let conn = self.conn();
+        sqlx::query(
+            "INSERT INTO audit_events (org_id, seq, timestamp, event, description, user_login, \
+             user_name, user_email, token_id, token_name, source_ip, req_org_admin, \
+             req_stack_admin, auth_failure, prev_hash, hash) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&e.org_id)
+        .bind(link.seq)
+        .bind(e.timestamp)
+        .bind(&e.event)
+        .bind(&e.description)
+        .bind(&e.actor.login)
+        .bind(&e.actor.name)
+        .bind(&e.actor.email)
+        .bind(&e.actor.token_id)
+        .bind(&e.actor.token_name)
+        .bind(&e.source_ip)
+        .bind(e.req_org_admin)
+        .bind(e.req_stack_admin)
+        .bind(e.auth_failure)
+        .bind(&link.prev_hash)
+        .bind(&link.hash)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        sqlx::query(
+            "INSERT INTO audit_heads (org_id, seq, hash) VALUES (?, ?, ?) \
+             ON CONFLICT (org_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+        )
+        .bind(&e.org_id)
+        .bind(link.seq)
+        .bind(&link.hash)
+        .execute(conn)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn list_audit(&mut self, query: &AuditQuery) -> StoreResult<Vec<AuditEvent>> {
+        let conn = self.conn();
+        let mut q: QueryBuilder<'_, Sqlite> = QueryBuilder::new(PAGE_JSON);
+        match query.events.as_slice() {
+            [] => push_scan(&mut q, query, None),
+            [one] => push_scan(&mut q, query, Some(one)),
+            // Several event ids: one index walk per id, merged. A single `event IN (...)`
+            // lets the planner fall back to scanning the whole org when ids are rare.
+            several => {
+                q.push("SELECT * FROM (");
+                for (i, event) in several.iter().enumerate() {
+                    if i > 0 {
+                        q.push(" UNION ALL ");
+                    }
+                    q.push("SELECT * FROM (");
+                    push_scan(&mut q, query, Some(event));
+                    q.push(")");
+                }
+                q.push(") ORDER BY seq DESC LIMIT ")
+                    .push_bind(i64::from(query.limit));
+            }
+        }
+        q.push(")");
+        let page: Option<String> = q
+            .build_query_scalar()
+            .fetch_one(conn)
             .await
             .map_err(db_err)?;
-    match row {
-        None => Ok(AuditHead::default()),
-        Some(row) => Ok(AuditHead {
-            seq: get(&row, "seq")?,
-            hash: get(&row, "hash")?,
-            pruned_seq: get(&row, "pruned_seq")?,
-            pruned_hash: get(&row, "pruned_hash")?,
-        }),
+        let rows: Vec<JsonRow> = serde_json::from_str(page.as_deref().unwrap_or("[]"))
+            .map_err(|e| StoreError::Backend(format!("decoding an audit page: {e}")))?;
+        Ok(rows.into_iter().map(AuditEvent::from).collect())
     }
-}
 
-pub(crate) async fn insert(
-    conn: &mut SqliteConnection,
-    e: &NewAuditEvent,
-    link: &ChainLink,
-) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO audit_events (org_id, seq, timestamp, event, description, user_login, \
-         user_name, user_email, token_id, token_name, source_ip, req_org_admin, \
-         req_stack_admin, auth_failure, prev_hash, hash) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&e.org_id)
-    .bind(link.seq)
-    .bind(e.timestamp)
-    .bind(&e.event)
-    .bind(&e.description)
-    .bind(&e.actor.login)
-    .bind(&e.actor.name)
-    .bind(&e.actor.email)
-    .bind(&e.actor.token_id)
-    .bind(&e.actor.token_name)
-    .bind(&e.source_ip)
-    .bind(e.req_org_admin)
-    .bind(e.req_stack_admin)
-    .bind(e.auth_failure)
-    .bind(&link.prev_hash)
-    .bind(&link.hash)
-    .execute(&mut *conn)
-    .await
-    .map_err(db_err)?;
-    sqlx::query(
-        "INSERT INTO audit_heads (org_id, seq, hash) VALUES (?, ?, ?) \
-         ON CONFLICT (org_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-    )
-    .bind(&e.org_id)
-    .bind(link.seq)
-    .bind(&link.hash)
-    .execute(conn)
-    .await
-    .map_err(db_err)?;
-    Ok(())
-}
+    async fn audit_chain(
+        &mut self,
+        org_id: &str,
+        after_seq: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditEvent>> {
+        let conn = self.conn();
+        let sql = format!(
+            "SELECT {EVENT_COLS} FROM audit_events WHERE org_id = ? AND seq > ? ORDER BY seq LIMIT ?"
+        );
+        sqlx::query(&sql)
+            .bind(org_id)
+            .bind(after_seq)
+            .bind(i64::from(limit))
+            .fetch_all(conn)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(event_from_row)
+            .collect()
+    }
 
-fn event_from_row(row: &SqliteRow) -> StoreResult<AuditEvent> {
-    Ok(AuditEvent {
-        id: get(row, "id")?,
-        event: NewAuditEvent {
-            org_id: get(row, "org_id")?,
-            timestamp: get(row, "timestamp")?,
-            event: get(row, "event")?,
-            description: get(row, "description")?,
-            actor: AuditActor {
-                login: get(row, "user_login")?,
-                name: get(row, "user_name")?,
-                email: get(row, "user_email")?,
-                token_id: get(row, "token_id")?,
-                token_name: get(row, "token_name")?,
-            },
-            source_ip: get(row, "source_ip")?,
-            req_org_admin: get(row, "req_org_admin")?,
-            req_stack_admin: get(row, "req_stack_admin")?,
-            auth_failure: get(row, "auth_failure")?,
-        },
-        link: ChainLink {
-            seq: get(row, "seq")?,
-            prev_hash: get(row, "prev_hash")?,
-            hash: get(row, "hash")?,
-        },
-    })
+    async fn prune_audit(
+        &mut self,
+        org_id: &str,
+        through_seq: i64,
+        through_hash: &str,
+    ) -> StoreResult<u64> {
+        let conn = self.conn();
+        let deleted = sqlx::query("DELETE FROM audit_events WHERE org_id = ? AND seq <= ?")
+            .bind(org_id)
+            .bind(through_seq)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+        sqlx::query("UPDATE audit_heads SET pruned_seq = ?, pruned_hash = ? WHERE org_id = ?")
+            .bind(through_seq)
+            .bind(through_hash)
+            .bind(org_id)
+            .execute(conn)
+            .await
+            .map_err(db_err)?;
+        Ok(deleted)
+    }
+
+    async fn last_audit_seq_before(
+        &mut self,
+        org_id: &str,
+        before: Timestamp,
+    ) -> StoreResult<Option<(i64, String)>> {
+        let conn = self.conn();
+        let row = sqlx::query(
+            "SELECT seq, hash FROM audit_events WHERE org_id = ? AND timestamp < ? \
+             ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(org_id)
+        .bind(before)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_err)?;
+        row.map(|r| Ok((get(&r, "seq")?, get(&r, "hash")?)))
+            .transpose()
+    }
+
+    async fn set_audit_head(&mut self, org_id: &str, head: &AuditHead) -> StoreResult<()> {
+        let conn = self.conn();
+        sqlx::query(
+            "INSERT INTO audit_heads (org_id, seq, hash, pruned_seq, pruned_hash) \
+             VALUES (?, ?, ?, ?, ?) ON CONFLICT (org_id) DO UPDATE SET \
+             seq = excluded.seq, hash = excluded.hash, pruned_seq = excluded.pruned_seq, \
+             pruned_hash = excluded.pruned_hash",
+        )
+        .bind(org_id)
+        .bind(head.seq)
+        .bind(&head.hash)
+        .bind(head.pruned_seq)
+        .bind(&head.pruned_hash)
+        .execute(conn)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
 }
 
 /// One page of events as a single JSON value: decoding one text column is several times
@@ -170,7 +258,9 @@ impl From<JsonRow> for AuditEvent {
 /// Appends one filtered, newest-first, limited scan. `event` narrows it to one event id
 /// (so that SQLite walks the `(org_id, event, seq)` index).
 fn push_scan(q: &mut QueryBuilder<'_, Sqlite>, query: &AuditQuery, event: Option<&str>) {
-    q.push(format!("SELECT {COLS} FROM audit_events WHERE org_id = "));
+    q.push(format!(
+        "SELECT {EVENT_COLS} FROM audit_events WHERE org_id = "
+    ));
     q.push_bind(query.org_id.clone());
     if let Some(event) = event {
         q.push(" AND event = ").push_bind(event.to_owned());
@@ -192,123 +282,4 @@ fn push_scan(q: &mut QueryBuilder<'_, Sqlite>, query: &AuditQuery, event: Option
     }
     q.push(" ORDER BY seq DESC LIMIT ")
         .push_bind(i64::from(query.limit));
-}
-
-pub(crate) async fn list(
-    conn: &mut SqliteConnection,
-    query: &AuditQuery,
-) -> StoreResult<Vec<AuditEvent>> {
-    let mut q: QueryBuilder<'_, Sqlite> = QueryBuilder::new(PAGE_JSON);
-    match query.events.as_slice() {
-        [] => push_scan(&mut q, query, None),
-        [one] => push_scan(&mut q, query, Some(one)),
-        // Several event ids: one index walk per id, merged. A single `event IN (...)`
-        // lets the planner fall back to scanning the whole org when ids are rare.
-        several => {
-            q.push("SELECT * FROM (");
-            for (i, event) in several.iter().enumerate() {
-                if i > 0 {
-                    q.push(" UNION ALL ");
-                }
-                q.push("SELECT * FROM (");
-                push_scan(&mut q, query, Some(event));
-                q.push(")");
-            }
-            q.push(") ORDER BY seq DESC LIMIT ")
-                .push_bind(i64::from(query.limit));
-        }
-    }
-    q.push(")");
-    let page: Option<String> = q
-        .build_query_scalar()
-        .fetch_one(conn)
-        .await
-        .map_err(db_err)?;
-    let rows: Vec<JsonRow> = serde_json::from_str(page.as_deref().unwrap_or("[]"))
-        .map_err(|e| StoreError::Backend(format!("decoding an audit page: {e}")))?;
-    Ok(rows.into_iter().map(AuditEvent::from).collect())
-}
-
-pub(crate) async fn chain(
-    conn: &mut SqliteConnection,
-    org_id: &str,
-    after_seq: i64,
-    limit: u32,
-) -> StoreResult<Vec<AuditEvent>> {
-    let sql = format!(
-        "SELECT {COLS} FROM audit_events WHERE org_id = ? AND seq > ? ORDER BY seq LIMIT ?"
-    );
-    sqlx::query(&sql)
-        .bind(org_id)
-        .bind(after_seq)
-        .bind(i64::from(limit))
-        .fetch_all(conn)
-        .await
-        .map_err(db_err)?
-        .iter()
-        .map(event_from_row)
-        .collect()
-}
-
-pub(crate) async fn prune(
-    conn: &mut SqliteConnection,
-    org_id: &str,
-    through_seq: i64,
-    through_hash: &str,
-) -> StoreResult<u64> {
-    let deleted = sqlx::query("DELETE FROM audit_events WHERE org_id = ? AND seq <= ?")
-        .bind(org_id)
-        .bind(through_seq)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?
-        .rows_affected();
-    sqlx::query("UPDATE audit_heads SET pruned_seq = ?, pruned_hash = ? WHERE org_id = ?")
-        .bind(through_seq)
-        .bind(through_hash)
-        .bind(org_id)
-        .execute(conn)
-        .await
-        .map_err(db_err)?;
-    Ok(deleted)
-}
-
-pub(crate) async fn last_seq_before(
-    conn: &mut SqliteConnection,
-    org_id: &str,
-    before: Timestamp,
-) -> StoreResult<Option<(i64, String)>> {
-    let row = sqlx::query(
-        "SELECT seq, hash FROM audit_events WHERE org_id = ? AND timestamp < ? \
-         ORDER BY seq DESC LIMIT 1",
-    )
-    .bind(org_id)
-    .bind(before)
-    .fetch_optional(conn)
-    .await
-    .map_err(db_err)?;
-    row.map(|r| Ok((get(&r, "seq")?, get(&r, "hash")?)))
-        .transpose()
-}
-
-pub(crate) async fn set_head(
-    conn: &mut SqliteConnection,
-    org_id: &str,
-    head: &AuditHead,
-) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO audit_heads (org_id, seq, hash, pruned_seq, pruned_hash) \
-         VALUES (?, ?, ?, ?, ?) ON CONFLICT (org_id) DO UPDATE SET \
-         seq = excluded.seq, hash = excluded.hash, pruned_seq = excluded.pruned_seq, \
-         pruned_hash = excluded.pruned_hash",
-    )
-    .bind(org_id)
-    .bind(head.seq)
-    .bind(&head.hash)
-    .bind(head.pruned_seq)
-    .bind(&head.pruned_hash)
-    .execute(conn)
-    .await
-    .map_err(db_err)?;
-    Ok(())
 }

@@ -19,7 +19,7 @@ mod audit;
 mod error;
 mod memberships;
 mod orgs;
-mod row;
+
 mod sessions;
 mod stacks;
 mod teams;

@@ -1,130 +1,114 @@
 //! The `sessions` table: console sign-in sessions, and user password hashes.
 
-use sqlx::sqlite::SqliteRow;
-use sqlx::SqliteConnection;
-use stackgate_store::{Session, StoreResult, Timestamp};
+use async_trait::async_trait;
+use stackgate_store::{Session, SessionStore, StoreResult, Timestamp};
+use stackgate_store_sql::{get, session_from_row};
 
 use crate::error::{db_err, expect_affected};
-use crate::row::get;
+use crate::tx::SqliteTx;
 
-fn session_from_row(row: &SqliteRow) -> StoreResult<Session> {
-    Ok(Session {
-        hash: get(row, "hash")?,
-        user_id: get(row, "user_id")?,
-        csrf_token: get(row, "csrf_token")?,
-        created: get(row, "created")?,
-        last_seen: get(row, "last_seen")?,
-        expires: get(row, "expires")?,
-    })
-}
+#[async_trait]
+impl SessionStore for SqliteTx {
+    async fn password_hash(&mut self, user_id: &str) -> StoreResult<Option<String>> {
+        let conn = self.conn();
+        let row = sqlx::query("SELECT password_hash FROM users WHERE id = ?")
+            .bind(user_id)
+            .fetch_optional(conn)
+            .await
+            .map_err(db_err)?;
+        match row {
+            Some(row) => get(&row, "password_hash"),
+            None => Ok(None),
+        }
+    }
 
-pub(crate) async fn insert(conn: &mut SqliteConnection, s: &Session) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO sessions (hash, user_id, csrf_token, created, last_seen, expires) \
-         VALUES (?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&s.hash)
-    .bind(&s.user_id)
-    .bind(&s.csrf_token)
-    .bind(s.created)
-    .bind(s.last_seen)
-    .bind(s.expires)
-    .execute(conn)
-    .await
-    .map_err(db_err)?;
-    Ok(())
-}
+    async fn set_password_hash(&mut self, user_id: &str, hash: Option<&str>) -> StoreResult<()> {
+        let conn = self.conn();
+        let done = sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
+            .bind(hash)
+            .bind(user_id)
+            .execute(conn)
+            .await
+            .map_err(db_err)?;
+        expect_affected(done, "user", user_id)
+    }
 
-pub(crate) async fn by_hash(
-    conn: &mut SqliteConnection,
-    hash: &str,
-) -> StoreResult<Option<Session>> {
-    sqlx::query(
-        "SELECT hash, user_id, csrf_token, created, last_seen, expires FROM sessions \
-         WHERE hash = ?",
-    )
-    .bind(hash)
-    .fetch_optional(conn)
-    .await
-    .map_err(db_err)?
-    .map(|row| session_from_row(&row))
-    .transpose()
-}
-
-pub(crate) async fn touch(
-    conn: &mut SqliteConnection,
-    hash: &str,
-    last_seen: Timestamp,
-    expires: Timestamp,
-) -> StoreResult<()> {
-    let done = sqlx::query("UPDATE sessions SET last_seen = ?, expires = ? WHERE hash = ?")
-        .bind(last_seen)
-        .bind(expires)
-        .bind(hash)
+    async fn insert_session(&mut self, s: &Session) -> StoreResult<()> {
+        let conn = self.conn();
+        sqlx::query(
+            "INSERT INTO sessions (hash, user_id, csrf_token, created, last_seen, expires) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&s.hash)
+        .bind(&s.user_id)
+        .bind(&s.csrf_token)
+        .bind(s.created)
+        .bind(s.last_seen)
+        .bind(s.expires)
         .execute(conn)
         .await
         .map_err(db_err)?;
-    expect_affected(done, "session", "")
-}
+        Ok(())
+    }
 
-pub(crate) async fn delete(conn: &mut SqliteConnection, hash: &str) -> StoreResult<()> {
-    sqlx::query("DELETE FROM sessions WHERE hash = ?")
+    async fn session_by_hash(&mut self, hash: &str) -> StoreResult<Option<Session>> {
+        let conn = self.conn();
+        sqlx::query(
+            "SELECT hash, user_id, csrf_token, created, last_seen, expires FROM sessions \
+             WHERE hash = ?",
+        )
         .bind(hash)
-        .execute(conn)
-        .await
-        .map_err(db_err)?;
-    Ok(())
-}
-
-pub(crate) async fn delete_for_user(
-    conn: &mut SqliteConnection,
-    user_id: &str,
-) -> StoreResult<u64> {
-    Ok(sqlx::query("DELETE FROM sessions WHERE user_id = ?")
-        .bind(user_id)
-        .execute(conn)
-        .await
-        .map_err(db_err)?
-        .rows_affected())
-}
-
-pub(crate) async fn delete_expired(
-    conn: &mut SqliteConnection,
-    now: Timestamp,
-) -> StoreResult<u64> {
-    Ok(sqlx::query("DELETE FROM sessions WHERE expires <= ?")
-        .bind(now)
-        .execute(conn)
-        .await
-        .map_err(db_err)?
-        .rows_affected())
-}
-
-pub(crate) async fn password_hash(
-    conn: &mut SqliteConnection,
-    user_id: &str,
-) -> StoreResult<Option<String>> {
-    let row = sqlx::query("SELECT password_hash FROM users WHERE id = ?")
-        .bind(user_id)
         .fetch_optional(conn)
         .await
-        .map_err(db_err)?;
-    match row {
-        Some(row) => get(&row, "password_hash"),
-        None => Ok(None),
+        .map_err(db_err)?
+        .map(|row| session_from_row(&row))
+        .transpose()
     }
-}
 
-pub(crate) async fn set_password_hash(
-    conn: &mut SqliteConnection,
-    user_id: &str,
-    hash: Option<&str>,
-) -> StoreResult<()> {
-    let done = sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
-        .bind(hash)
-        .bind(user_id)
-        .execute(conn)
-        .await
-        .map_err(db_err)?;
-    expect_affected(done, "user", user_id)
+    async fn touch_session(
+        &mut self,
+        hash: &str,
+        last_seen: Timestamp,
+        expires: Timestamp,
+    ) -> StoreResult<()> {
+        let conn = self.conn();
+        let done = sqlx::query("UPDATE sessions SET last_seen = ?, expires = ? WHERE hash = ?")
+            .bind(last_seen)
+            .bind(expires)
+            .bind(hash)
+            .execute(conn)
+            .await
+            .map_err(db_err)?;
+        expect_affected(done, "session", "")
+    }
+
+    async fn delete_session(&mut self, hash: &str) -> StoreResult<()> {
+        let conn = self.conn();
+        sqlx::query("DELETE FROM sessions WHERE hash = ?")
+            .bind(hash)
+            .execute(conn)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn delete_user_sessions(&mut self, user_id: &str) -> StoreResult<u64> {
+        let conn = self.conn();
+        Ok(sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+            .bind(user_id)
+            .execute(conn)
+            .await
+            .map_err(db_err)?
+            .rows_affected())
+    }
+
+    async fn delete_expired_sessions(&mut self, now: Timestamp) -> StoreResult<u64> {
+        let conn = self.conn();
+        Ok(sqlx::query("DELETE FROM sessions WHERE expires <= ?")
+            .bind(now)
+            .execute(conn)
+            .await
+            .map_err(db_err)?
+            .rows_affected())
+    }
 }

@@ -1,8 +1,6 @@
 //! The storage story on SQLite, plus what only this backend has: URL forms, the
 //! read-only snapshot pool, pragmas, and rows it cannot decode.
 
-mod storage_story;
-
 use std::path::{Component, Path};
 use std::str::FromStr;
 
@@ -10,6 +8,7 @@ use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Row, SqlitePool};
 use stackgate_store::{OrgSettings, Store, StoreError};
 use stackgate_store_sqlite::SqliteStore;
+use stackgate_store_testkit::story as storage_story;
 
 fn url_for(path: &Path) -> String {
     // `path` is absolute, so this is the `sqlite:///abs/path.db` form.

@@ -4,8 +4,10 @@
 //! backend implements. It knows nothing about HTTP, permissions or audit semantics: the
 //! `stackgate-core` crate drives a [`Tx`] to load facts, decide, change state and append
 //! the audit event, then commits — so a change and its audit event land together or not
-//! at all. Backends (`stackgate-store-sqlite`, later PostgreSQL) implement the traits and
-//! map their driver errors onto [`StoreError`].
+//! at all. Backends (`stackgate-store-sqlite`, `stackgate-store-postgres`) implement the
+//! traits and map their driver errors onto [`StoreError`]. The contract is split by area
+//! ([`UserStore`], [`TeamStore`], ...): adding a storage method means the trait method here
+//! and its SQL in each backend's module of that area, nothing else.
 
 #![forbid(unsafe_code)]
 
@@ -49,15 +51,43 @@ pub trait Store: Send + Sync + 'static {
     fn watch_changes(&self, on_change: std::sync::Arc<dyn Fn() + Send + Sync>);
 }
 
-/// One database transaction. Every method runs inside it.
+/// The storage traits, for `use stackgate_store::prelude::*;`.
+pub mod prelude {
+    pub use crate::{
+        AuditStore, MembershipStore, OrgStore, SessionStore, StackStore, Store, TeamStore,
+        TokenStore, Tx, UserStore,
+    };
+}
+
+/// One database transaction: the methods of every area, plus commit. Every method runs
+/// inside the transaction. A backend implements each area trait in that area's module,
+/// with the SQL in the trait method itself (no pass-through layer), and `Tx` itself in
+/// its `tx.rs`. Stack state (deployments, updates) will be one more area trait here.
+///
+/// On a `dyn Tx` the methods of every area trait are callable without importing the
+/// area traits (they are its supertraits); code holding a concrete backend transaction
+/// imports them with `use stackgate_store::prelude::*;`.
 #[async_trait]
-pub trait Tx: Send {
+pub trait Tx:
+    UserStore
+    + SessionStore
+    + OrgStore
+    + MembershipStore
+    + TeamStore
+    + StackStore
+    + TokenStore
+    + AuditStore
+    + Send
+{
     async fn commit(self: Box<Self>) -> StoreResult<()>;
     /// Tells every other process watching the database ([`Store::watch_changes`]) that
     /// this transaction changed something, once it commits (nothing if it rolls back).
     async fn announce_change(&mut self) -> StoreResult<()>;
+}
 
-    // ---- users
+/// Users. Each backend implements it in its `users.rs`.
+#[async_trait]
+pub trait UserStore: Send {
     async fn user_by_login(&mut self, login: &str) -> StoreResult<Option<User>>;
     async fn user_by_id(&mut self, id: &str) -> StoreResult<Option<User>>;
     /// Whether at least one user exists.
@@ -66,12 +96,15 @@ pub trait Tx: Send {
     async fn set_site_admin(&mut self, user_id: &str, site_admin: bool) -> StoreResult<()>;
     /// Every user, ordered by login.
     async fn list_users(&mut self) -> StoreResult<Vec<User>>;
+}
+
+/// Console credentials: password hashes and sessions. Each backend implements it in its `sessions.rs`.
+#[async_trait]
+pub trait SessionStore: Send {
     /// The user's password hash (PHC string), if a password is set. Kept out of [`User`]
     /// so that it is never loaded where it is not needed.
     async fn password_hash(&mut self, user_id: &str) -> StoreResult<Option<String>>;
     async fn set_password_hash(&mut self, user_id: &str, hash: Option<&str>) -> StoreResult<()>;
-
-    // ---- console sessions
     async fn insert_session(&mut self, session: &Session) -> StoreResult<()>;
     async fn session_by_hash(&mut self, hash: &str) -> StoreResult<Option<Session>>;
     async fn touch_session(
@@ -83,8 +116,11 @@ pub trait Tx: Send {
     async fn delete_session(&mut self, hash: &str) -> StoreResult<()>;
     async fn delete_user_sessions(&mut self, user_id: &str) -> StoreResult<u64>;
     async fn delete_expired_sessions(&mut self, now: Timestamp) -> StoreResult<u64>;
+}
 
-    // ---- organizations
+/// Organizations and their settings. Each backend implements it in its `orgs.rs`.
+#[async_trait]
+pub trait OrgStore: Send {
     async fn org_by_name(&mut self, name: &str) -> StoreResult<Option<Org>>;
     async fn org_by_id(&mut self, id: &str) -> StoreResult<Option<Org>>;
     async fn insert_org(&mut self, org: &Org) -> StoreResult<()>;
@@ -95,8 +131,13 @@ pub trait Tx: Send {
     ) -> StoreResult<()>;
     /// Counts for the org metadata response.
     async fn org_counts(&mut self, org_id: &str) -> StoreResult<OrgCounts>;
+    /// Every org (for background jobs such as retention).
+    async fn list_orgs(&mut self) -> StoreResult<Vec<Org>>;
+}
 
-    // ---- memberships
+/// Org memberships and roles. Each backend implements it in its `memberships.rs`.
+#[async_trait]
+pub trait MembershipStore: Send {
     async fn membership(&mut self, org_id: &str, user_id: &str) -> StoreResult<Option<OrgRole>>;
     /// Every org the user belongs to, ordered by org name.
     async fn user_memberships(&mut self, user_id: &str) -> StoreResult<Vec<(Org, OrgRole)>>;
@@ -123,8 +164,11 @@ pub trait Tx: Send {
     /// Removes the membership and the user's membership of every team of the org.
     async fn delete_membership(&mut self, org_id: &str, user_id: &str) -> StoreResult<()>;
     async fn count_admins(&mut self, org_id: &str) -> StoreResult<u64>;
+}
 
-    // ---- teams
+/// Teams, their members and their stack grants. Each backend implements it in its `teams.rs`.
+#[async_trait]
+pub trait TeamStore: Send {
     async fn team_by_name(&mut self, org_id: &str, name: &str) -> StoreResult<Option<Team>>;
     async fn team_by_id(&mut self, team_id: &str) -> StoreResult<Option<Team>>;
     async fn list_teams(&mut self, org_id: &str) -> StoreResult<Vec<Team>>;
@@ -156,8 +200,11 @@ pub trait Tx: Send {
         perm: StackPermission,
     ) -> StoreResult<()>;
     async fn delete_team_stack(&mut self, team_id: &str, stack_id: &str) -> StoreResult<()>;
+}
 
-    // ---- stacks
+/// Stacks and their tags. Each backend implements it in its `stacks.rs`.
+#[async_trait]
+pub trait StackStore: Send {
     async fn stack(
         &mut self,
         org_id: &str,
@@ -174,8 +221,11 @@ pub trait Tx: Send {
     /// strictly after `filter.after`.
     async fn list_stacks(&mut self, filter: &StackFilter) -> StoreResult<Vec<Stack>>;
     async fn org_stacks(&mut self, org_id: &str) -> StoreResult<Vec<Stack>>;
+}
 
-    // ---- tokens
+/// Access tokens (stored by hash only). Each backend implements it in its `tokens.rs`.
+#[async_trait]
+pub trait TokenStore: Send {
     async fn insert_token(&mut self, token: &Token) -> StoreResult<()>;
     async fn token_by_hash(&mut self, hash: &str) -> StoreResult<Option<Token>>;
     async fn token_by_id(&mut self, id: &str) -> StoreResult<Option<Token>>;
@@ -185,8 +235,11 @@ pub trait Tx: Send {
     async fn touch_token(&mut self, token_id: &str, last_used: i64) -> StoreResult<()>;
     /// Every token, deleted ones included, oldest first (for copying an installation).
     async fn all_tokens(&mut self) -> StoreResult<Vec<Token>>;
+}
 
-    // ---- audit
+/// Audit events and each org's hash-chain head. Each backend implements it in its `audit.rs`.
+#[async_trait]
+pub trait AuditStore: Send {
     /// The org's chain head. Backends with concurrent writers lock it for the rest of the
     /// transaction, so that two events can never take the same place in the chain.
     async fn audit_head(&mut self, org_id: &str) -> StoreResult<AuditHead>;
@@ -217,6 +270,4 @@ pub trait Tx: Send {
     ) -> StoreResult<Option<(i64, String)>>;
     /// Overwrites an org's chain head (for copying an installation with its pruned state).
     async fn set_audit_head(&mut self, org_id: &str, head: &AuditHead) -> StoreResult<()>;
-    /// Every org (for background jobs such as retention).
-    async fn list_orgs(&mut self) -> StoreResult<Vec<Org>>;
 }

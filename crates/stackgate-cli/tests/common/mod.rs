@@ -8,8 +8,7 @@
     reason = "each test binary uses a different subset of the helpers"
 )]
 
-#[path = "../../../stackgate-store-postgres/tests/story/support.rs"]
-pub mod pg;
+pub use stackgate_store_testkit::pg;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

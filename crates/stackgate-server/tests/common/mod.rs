@@ -20,8 +20,7 @@
     reason = "each test binary uses a different subset of the harness"
 )]
 
-#[path = "../../../stackgate-store-postgres/tests/story/support.rs"]
-mod pg;
+use stackgate_store_testkit::pg;
 
 use std::sync::Arc;
 

@@ -6,8 +6,8 @@ use sqlx::Row;
 use stackgate_store::{Org, OrgSettings, Store, StoreError, Team, Token, TokenKind};
 use stackgate_store_postgres::{PgPoolConfig, PostgresStore};
 
-use crate::storage_story::user;
-use crate::support::TestSchema;
+use stackgate_store_testkit::pg::TestSchema;
+use stackgate_store_testkit::story::user;
 
 /// Migrations are recorded: reconnecting finds the data and applies nothing twice.
 #[tokio::test]

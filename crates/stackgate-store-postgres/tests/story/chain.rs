@@ -12,7 +12,7 @@ use stackgate_core::chain::{next_link, Verifier};
 use stackgate_store::{AuditActor, NewAuditEvent, Store, StoreResult};
 use stackgate_store_postgres::PostgresStore;
 
-use crate::support::TestSchema;
+use stackgate_store_testkit::pg::TestSchema;
 
 const TASKS: usize = 8;
 const APPENDS: usize = 25;

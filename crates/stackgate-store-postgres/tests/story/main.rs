@@ -6,17 +6,11 @@
 //! `postgres://postgres@127.0.0.1:5432/test`) and skips, saying so, without it. Each
 //! runs in a schema of its own (see `support`), so they run in parallel.
 
-#[path = "../../stackgate-store-sqlite/tests/storage_story/mod.rs"]
-mod storage_story;
-
-#[path = "story/backend.rs"]
 mod backend;
-#[path = "story/chain.rs"]
 mod chain;
-#[path = "story/support.rs"]
-mod support;
 
-use support::TestSchema;
+use stackgate_store_testkit::pg::TestSchema;
+use stackgate_store_testkit::story as storage_story;
 
 #[tokio::test]
 async fn storage_story() {

@@ -1,12 +1,8 @@
-//! The storage story: one scripted walk through every [`Tx`] method with assertions on
-//! what comes back, written against the `stackgate_store` traits only so that every
-//! backend runs the very same script on a fresh, empty database.
-//!
-//! It lives in `tests/` rather than behind a cargo feature of this crate because a
-//! PostgreSQL backend must not depend on the SQLite one: it includes this folder with
-//! `#[path = "../../stackgate-store-sqlite/tests/storage_story/mod.rs"] mod storage_story;`
-//! (or the folder moves, unchanged, to a shared test crate). Nothing here imports
-//! anything but `stackgate_store`, `std` and `tokio`.
+//! The storage story: one scripted walk through every storage method with assertions
+//! on what comes back, written against the `stackgate_store` traits only, so that every
+//! backend runs the very same script on a fresh, empty database
+//! (`stackgate-store-sqlite/tests/story.rs`, `stackgate-store-postgres/tests/story/`).
+//! A new storage method gets its lines here, in the module of its area.
 //!
 //! Failing writes run in their own transaction ([`attempt`]) that is then dropped,
 //! because on PostgreSQL an error aborts the transaction it happened in.
@@ -200,7 +196,7 @@ pub(crate) fn assert_backend<T: Debug>(result: StoreResult<T>, what: &str) {
     );
 }
 
-pub(crate) fn user(id: &str, login: &str) -> User {
+pub fn user(id: &str, login: &str) -> User {
     User {
         id: id.to_owned(),
         login: login.to_owned(),
