@@ -18,10 +18,10 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use dashmap::DashMap;
-use stackgate_store::{Org, OrgRole, Store, TokenKind};
+use stackgate_store::{Org, OrgRole, Store, Timestamp, Token, TokenKind, Tx};
 
 use crate::error::{CoreError, CoreResult};
-use crate::principal::{now, Identity, Principal, TokenRef};
+use crate::principal::{Identity, Principal, TokenRef};
 use crate::token::{TokenDigest, TokenHash, TokenValue};
 
 /// How long a cache entry may be trusted without a change in this process.
@@ -113,9 +113,9 @@ pub async fn authenticate(
     store: &dyn Store,
     cache: &AuthCache,
     value: &TokenValue,
+    now: Timestamp,
 ) -> CoreResult<Arc<CachedAuth>> {
     let digest = value.digest();
-    let now = now();
     let entry = match cache.get(&digest) {
         Some(entry) => entry,
         None => load_once(store, cache, digest).await?,
@@ -137,6 +137,57 @@ pub async fn authenticate(
         }
     }
     Ok(entry)
+}
+
+/// Who a token acts as, and for a personal token its user's org memberships: the one
+/// mapping from a token row to an [`Identity`], used to authenticate and to record a
+/// failed use. `None` when the owner no longer exists (a deleted user, org or team).
+pub(crate) async fn token_identity(
+    tx: &mut dyn Tx,
+    token: &Token,
+) -> CoreResult<Option<(Identity, Vec<(Org, OrgRole)>)>> {
+    Ok(match token.kind {
+        TokenKind::Personal => {
+            let Some(user) = tx
+                .user_by_id(token.user_id.as_deref().unwrap_or_default())
+                .await?
+            else {
+                return Ok(None);
+            };
+            let memberships = tx.user_memberships(&user.id).await?;
+            Some((Identity::User(user), memberships))
+        }
+        TokenKind::Organization => tx
+            .org_by_id(token.org_id.as_deref().unwrap_or_default())
+            .await?
+            .map(|org| {
+                let identity = Identity::OrgToken {
+                    org_id: org.id,
+                    org_name: org.name,
+                    admin: token.admin,
+                };
+                (identity, Vec::new())
+            }),
+        TokenKind::Team => {
+            let Some(team) = tx
+                .team_by_id(token.team_id.as_deref().unwrap_or_default())
+                .await?
+            else {
+                return Ok(None);
+            };
+            let Some(org) = tx.org_by_id(&team.org_id).await? else {
+                return Ok(None);
+            };
+            let identity = Identity::TeamToken {
+                org_id: org.id,
+                org_name: org.name,
+                team_id: team.id,
+                team_name: team.name,
+                team_display_name: team.display_name,
+            };
+            Some((identity, Vec::new()))
+        }
+    })
 }
 
 /// Loads a missed token, one load per hash at a time; a request that waited re-checks the
@@ -192,38 +243,9 @@ async fn load(store: &dyn Store, hash: &TokenHash, generation: u64) -> CoreResul
     if token.deleted_at.is_some() {
         return Err(invalid());
     }
-    let missing = || CoreError::Internal(format!("token {} has no owner", token.id));
-    let (identity, memberships) = match token.kind {
-        TokenKind::Personal => {
-            let user_id = token.user_id.as_deref().ok_or_else(missing)?;
-            let user = tx.user_by_id(user_id).await?.ok_or_else(missing)?;
-            let memberships = tx.user_memberships(&user.id).await?;
-            (Identity::User(user), memberships)
-        }
-        TokenKind::Organization => {
-            let org_id = token.org_id.as_deref().ok_or_else(missing)?;
-            let org = tx.org_by_id(org_id).await?.ok_or_else(missing)?;
-            let identity = Identity::OrgToken {
-                org_id: org.id,
-                org_name: org.name,
-                admin: token.admin,
-            };
-            (identity, Vec::new())
-        }
-        TokenKind::Team => {
-            let team_id = token.team_id.as_deref().ok_or_else(invalid)?;
-            let team = tx.team_by_id(team_id).await?.ok_or_else(invalid)?;
-            let org = tx.org_by_id(&team.org_id).await?.ok_or_else(missing)?;
-            let identity = Identity::TeamToken {
-                org_id: org.id,
-                org_name: org.name,
-                team_id: team.id,
-                team_name: team.name,
-                team_display_name: team.display_name,
-            };
-            (identity, Vec::new())
-        }
-    };
+    let (identity, memberships) = token_identity(&mut *tx, &token)
+        .await?
+        .ok_or_else(invalid)?;
     Ok(CachedAuth {
         principal: Arc::new(Principal {
             identity,
@@ -267,7 +289,7 @@ mod tests {
         let started = Instant::now();
         let entry = tokio::time::timeout(
             LOAD_WAIT + Duration::from_secs(2),
-            authenticate(&store, &cache, &value),
+            authenticate(&store, &cache, &value, crate::principal::now()),
         )
         .await
         .expect("must not wait for the stuck load to finish")

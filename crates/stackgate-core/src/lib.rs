@@ -9,6 +9,7 @@ pub mod auth;
 pub mod authz;
 pub mod catalog;
 pub mod chain;
+pub mod clock;
 pub mod copy;
 pub mod error;
 pub mod principal;

@@ -25,6 +25,16 @@ pub enum Identity {
     },
 }
 
+impl Identity {
+    /// The org a machine token (org or team token) belongs to; `None` for a user.
+    pub fn machine_org_id(&self) -> Option<&str> {
+        match self {
+            Identity::User(_) => None,
+            Identity::OrgToken { org_id, .. } | Identity::TeamToken { org_id, .. } => Some(org_id),
+        }
+    }
+}
+
 /// The token a request authenticated with (never its value).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TokenRef {
@@ -96,6 +106,11 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// The installation's operator (CLI commands, background jobs), from `source`.
+    pub fn operator(source: impl Into<String>) -> Ctx {
+        Ctx::new(Arc::new(Principal::operator()), source)
+    }
+
     pub fn new(principal: Arc<Principal>, source_ip: impl Into<String>) -> Ctx {
         Ctx {
             principal,
@@ -104,7 +119,9 @@ impl Ctx {
     }
 }
 
-/// The current time in unix seconds.
+/// The current time in unix seconds, from the system clock. Services read theirs from
+/// their [`Clock`](crate::clock::Clock) instead (`Service::now`), so tests can move it.
 pub fn now() -> Timestamp {
-    time::OffsetDateTime::now_utc().unix_timestamp()
+    use crate::clock::Clock;
+    crate::clock::SystemClock.now()
 }

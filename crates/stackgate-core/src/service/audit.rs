@@ -4,12 +4,12 @@ use std::sync::Arc;
 
 use stackgate_store::{AuditEvent, AuditQuery, Org, Store};
 
-use super::{lock_chains, record, Service};
+use super::{Cache, Op, Service};
 use crate::authz::Action;
 use crate::catalog::EventType;
 use crate::chain::{BrokenLink, Verifier};
 use crate::error::{CoreError, CoreResult};
-use crate::principal::{now, Ctx};
+use crate::principal::Ctx;
 
 /// Events read per store round-trip by export and verification.
 pub const EXPORT_BATCH: u32 = 10_000;
@@ -72,38 +72,26 @@ impl Service {
         continuation: Option<&str>,
         mut query: AuditQuery,
     ) -> CoreResult<AuditPage> {
-        let r: CoreResult<_> = async {
-            let mut tx = self.store.read().await?;
-            let (org, _) = self
-                .org_guard(
-                    &mut *tx,
-                    ctx,
-                    org_name,
-                    Action::ReadAuditLog,
-                    &format!("audit log of organization '{org_name}'"),
-                )
-                .await?;
-            query.org_id = org.id.clone();
-            if let Some(c) = continuation {
-                let id = c
-                    .parse::<i64>()
-                    .ok()
-                    .filter(|id| *id > 0)
-                    .ok_or_else(|| CoreError::bad_request("invalid continuationToken"))?;
-                query.before_seq = Some(id);
-            }
-            self.check_user_filter(&mut *tx, &org.id, &query).await?;
-            let events = tx.list_audit(&query).await?;
-            let continuation = (events.len() == query.limit as usize)
-                .then(|| events.last().map(|e| e.link.seq.to_string()))
-                .flatten();
-            Ok(AuditPage {
-                events,
-                continuation,
-            })
+        let mut op = self.read(ctx).await?;
+        let (org, _) = op.guard(org_name, Action::ReadAuditLog).await?;
+        query.org_id = org.id.clone();
+        if let Some(c) = continuation {
+            let id = c
+                .parse::<i64>()
+                .ok()
+                .filter(|id| *id > 0)
+                .ok_or_else(|| CoreError::bad_request("invalid continuationToken"))?;
+            query.before_seq = Some(id);
         }
-        .await;
-        self.finish(ctx, r).await
+        op.check_query(&org.id, &query).await?;
+        let events = op.list_audit(&query).await?;
+        let continuation = (events.len() == query.limit as usize)
+            .then(|| events.last().map(|e| e.link.seq.to_string()))
+            .flatten();
+        Ok(AuditPage {
+            events,
+            continuation,
+        })
     }
 }
 
@@ -117,64 +105,34 @@ impl Service {
         mut query: AuditQuery,
         format: &str,
     ) -> CoreResult<AuditExport> {
-        let r: CoreResult<_> = async {
-            let mut tx = self.store.begin().await?;
-            let (org, _) = self
-                .org_guard(
-                    &mut *tx,
-                    ctx,
-                    org_name,
-                    Action::ReadAuditLog,
-                    &format!("audit log of organization '{org_name}'"),
-                )
-                .await?;
-            self.check_user_filter(&mut *tx, &org.id, &query).await?;
-            record(
-                &mut *tx,
-                ctx,
-                &org.id,
-                EventType::AuditLogExported,
-                format!("audit log of '{org_name}' exported as {format}"),
-            )
+        let mut op = self.write(ctx, Cache::Keep).await?;
+        let (org, _) = op.guard(org_name, Action::ReadAuditLog).await?;
+        op.check_query(&org.id, &query).await?;
+        let desc = format!("audit log of '{org_name}' exported as {format}");
+        op.record(&org.id, EventType::AuditLogExported, desc)
             .await?;
-            self.commit_keeping_cache(tx).await?;
-            query.org_id = org.id;
-            query.limit = EXPORT_BATCH;
-            Ok(AuditExport {
-                store: self.store.clone(),
-                query,
-                done: false,
-            })
-        }
-        .await;
-        self.finish(ctx, r).await
+        op.commit().await?;
+        query.org_id = org.id;
+        query.limit = EXPORT_BATCH;
+        Ok(AuditExport {
+            store: self.store.clone(),
+            query,
+            done: false,
+        })
     }
 
     /// Walks the org's chain over the API (org admins and admin tokens).
     pub async fn verify_audit(&self, ctx: &Ctx, org_name: &str) -> CoreResult<Verification> {
-        let r: CoreResult<_> = async {
-            let mut tx = self.store.read().await?;
-            let (org, _) = self
-                .org_guard(
-                    &mut *tx,
-                    ctx,
-                    org_name,
-                    Action::ReadAuditLog,
-                    &format!("audit log of organization '{org_name}'"),
-                )
-                .await?;
-            drop(tx);
-            self.verify_org_chain(&org).await
-        }
-        .await;
-        self.finish(ctx, r).await
+        let mut op = self.read(ctx).await?;
+        let (org, _) = op.guard(org_name, Action::ReadAuditLog).await?;
+        drop(op);
+        self.verify_org_chain(&org).await
     }
 
     /// Operator: walks the chain of an org by name, without a principal.
     pub async fn verify_audit_as_operator(&self, org_name: &str) -> CoreResult<Verification> {
-        let mut tx = self.store.read().await?;
-        let org = self.org(&mut *tx, org_name).await?;
-        drop(tx);
+        let operator = Ctx::operator("cli");
+        let org = self.read(&operator).await?.org(org_name).await?;
         self.verify_org_chain(&org).await
     }
 
@@ -217,72 +175,60 @@ impl Service {
     /// chain checkable, and records `audit-log-pruned`. Returns events removed per org.
     pub async fn prune_audit_logs(&self, source: &str) -> CoreResult<Vec<(String, u64)>> {
         let orgs = self.store.read().await?.list_orgs().await?;
+        let operator = Ctx::operator(source);
         let mut pruned = Vec::new();
         for org in orgs {
             let Some(days) = org.settings.audit_log_retention_days else {
                 continue;
             };
-            let mut tx = self.store.begin().await?;
+            let mut op = self.write(&operator, Cache::Keep).await?;
             // Lock the chain head before choosing what to prune: two replicas pruning at
             // once would otherwise both pick a point, and the later commit could move
             // the recorded pruned point backwards (verification would then report a gap).
-            lock_chains(&mut *tx, &[&org.id]).await?;
-            let cutoff = now() - i64::from(days) * DAY;
-            let Some((seq, hash)) = tx.last_audit_seq_before(&org.id, cutoff).await? else {
+            op.lock_chains(&[&org.id]).await?;
+            let cutoff = op.now() - i64::from(days) * DAY;
+            let Some((seq, hash)) = op.last_audit_seq_before(&org.id, cutoff).await? else {
                 continue;
             };
-            let removed = tx.prune_audit(&org.id, seq, &hash).await?;
-            let operator = Ctx::new(Arc::new(crate::principal::Principal::operator()), source);
+            let removed = op.prune_audit(&org.id, seq, &hash).await?;
             let desc = format!("retention of {days} days removed {removed} events through #{seq}; last removed hash {hash}");
-            record(
-                &mut *tx,
-                &operator,
-                &org.id,
-                EventType::AuditLogPruned,
-                desc,
-            )
-            .await?;
-            self.commit_keeping_cache(tx).await?;
+            op.record(&org.id, EventType::AuditLogPruned, desc).await?;
+            op.commit().await?;
             pruned.push((org.name, removed));
         }
         Ok(pruned)
     }
 
-    /// `userFilter` must name a known user, or the org's or one of its teams' token
-    /// identity: 404 otherwise.
-    async fn check_user_filter(
-        &self,
-        tx: &mut dyn stackgate_store::Tx,
-        org_id: &str,
-        query: &AuditQuery,
-    ) -> CoreResult<()> {
+    /// Authorizes reading the audit log of an org (for endpoints that read no events,
+    /// such as the event-type catalogue).
+    pub async fn authorize_audit_read(&self, ctx: &Ctx, org_name: &str) -> CoreResult<()> {
+        let mut op = self.read(ctx).await?;
+        op.guard(org_name, Action::ReadAuditLog).await.map(drop)
+    }
+}
+
+impl Op<'_> {
+    /// The filters of a listing or export: every `eventFilter` entry must be a known event
+    /// type (400), and `userFilter` must name a known user, or the org's or one of its
+    /// teams' token identity (404).
+    async fn check_query(&mut self, org_id: &str, query: &AuditQuery) -> CoreResult<()> {
+        if let Some(unknown) = query
+            .events
+            .iter()
+            .find(|e| EventType::from_id(e).is_none())
+        {
+            return Err(CoreError::bad_request(format!(
+                "unknown event type '{unknown}'"
+            )));
+        }
         if let Some(login) = &query.user_login {
-            let known = tx.user_by_login(login).await?.is_some()
-                || tx.org_by_name(login).await?.is_some()
-                || tx.team_by_name(org_id, login).await?.is_some();
+            let known = self.user_by_login(login).await?.is_some()
+                || self.org_by_name(login).await?.is_some()
+                || self.team_by_name(org_id, login).await?.is_some();
             if !known {
                 return Err(CoreError::not_found(format!("user '{login}' not found")));
             }
         }
         Ok(())
-    }
-
-    /// Authorizes reading the audit log of an org (for endpoints that read no events,
-    /// such as the event-type catalogue).
-    pub async fn authorize_audit_read(&self, ctx: &Ctx, org_name: &str) -> CoreResult<()> {
-        let r: CoreResult<_> = async {
-            let mut tx = self.store.read().await?;
-            self.org_guard(
-                &mut *tx,
-                ctx,
-                org_name,
-                Action::ReadAuditLog,
-                &format!("audit log of organization '{org_name}'"),
-            )
-            .await
-            .map(drop)
-        }
-        .await;
-        self.finish(ctx, r).await
     }
 }

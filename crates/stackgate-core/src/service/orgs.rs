@@ -2,7 +2,7 @@
 
 use stackgate_store::{Org, OrgCounts, OrgRole, StackPermission};
 
-use super::{record, Service};
+use super::{Cache, Service};
 use crate::authz::{Action, Actor};
 use crate::catalog::EventType;
 use crate::error::{CoreError, CoreResult};
@@ -43,26 +43,14 @@ fn role_name(actor: Actor) -> &'static str {
 
 impl Service {
     pub async fn get_org(&self, ctx: &Ctx, org_name: &str) -> CoreResult<OrgView> {
-        let r: CoreResult<_> = async {
-            let mut tx = self.store.read().await?;
-            let (org, facts) = self
-                .org_guard(
-                    &mut *tx,
-                    ctx,
-                    org_name,
-                    Action::ReadOrg,
-                    &format!("organization '{org_name}'"),
-                )
-                .await?;
-            let counts = tx.org_counts(&org.id).await?;
-            Ok(OrgView {
-                org,
-                counts,
-                user_role: role_name(facts.actor),
-            })
-        }
-        .await;
-        self.finish(ctx, r).await
+        let mut op = self.read(ctx).await?;
+        let (org, facts) = op.guard(org_name, Action::ReadOrg).await?;
+        let counts = op.org_counts(&org.id).await?;
+        Ok(OrgView {
+            org,
+            counts,
+            user_role: role_name(facts.actor),
+        })
     }
 
     pub async fn update_org_settings(
@@ -71,113 +59,95 @@ impl Service {
         org_name: &str,
         update: OrgSettingsUpdate,
     ) -> CoreResult<OrgView> {
-        let r: CoreResult<_> = async {
-            let mut tx = self.store.begin().await?;
-            let (mut org, facts) = self
-                .org_guard(
-                    &mut *tx,
-                    ctx,
-                    org_name,
-                    Action::UpdateOrgSettings,
-                    &format!("settings of organization '{org_name}'"),
-                )
-                .await?;
-            let s = &mut org.settings;
-            let mut changes = Vec::new();
-            if let Some(p) = update.default_stack_permission {
-                if p == StackPermission::Creator {
-                    return Err(CoreError::bad_request(
-                        "defaultStackPermission cannot be 104 (creator)",
-                    ));
-                }
-                if s.default_stack_permission != p {
-                    s.default_stack_permission = p;
-                    changes.push(format!("defaultStackPermission={}", p.code()));
-                }
+        let mut op = self.write(ctx, Cache::Keep).await?;
+        let (mut org, facts) = op.guard(org_name, Action::UpdateOrgSettings).await?;
+        let s = &mut org.settings;
+        let mut changes = Vec::new();
+        if let Some(p) = update.default_stack_permission {
+            if p == StackPermission::Creator {
+                return Err(CoreError::bad_request(
+                    "defaultStackPermission cannot be 104 (creator)",
+                ));
             }
-            let flags = [
-                (
-                    update.members_can_create_stacks,
-                    &mut s.members_can_create_stacks,
-                    "membersCanCreateStacks",
-                ),
-                (
-                    update.members_can_create_teams,
-                    &mut s.members_can_create_teams,
-                    "membersCanCreateTeams",
-                ),
-                (
-                    update.members_can_delete_stacks,
-                    &mut s.members_can_delete_stacks,
-                    "membersCanDeleteStacks",
-                ),
-                (
-                    update.members_can_transfer_stacks,
-                    &mut s.members_can_transfer_stacks,
-                    "membersCanTransferStacks",
-                ),
-            ];
-            for (new, current, name) in flags {
-                if let Some(v) = new {
-                    if *current != v {
-                        *current = v;
-                        changes.push(format!("{name}={v}"));
-                    }
-                }
+            if s.default_stack_permission != p {
+                s.default_stack_permission = p;
+                changes.push(format!("defaultStackPermission={}", p.code()));
             }
-            if let Some(days) = update.max_access_token_expiry_days {
-                let cap =
-                    validate::optional_days("maxAccessTokenExpiryDays", days, 3650, "to clear it")?;
-                if s.max_access_token_expiry_days != cap {
-                    s.max_access_token_expiry_days = cap;
-                    changes.push(format!("maxAccessTokenExpiryDays={days}"));
-                }
-            }
-            if let Some(orgs) = update.accept_stack_transfers_from {
-                for name in &orgs {
-                    validate::name("organization", name)?;
-                }
-                let mut orgs = orgs;
-                orgs.sort();
-                orgs.dedup();
-                if s.accept_stack_transfers_from != orgs {
-                    changes.push(format!("acceptStackTransfersFrom=[{}]", orgs.join(",")));
-                    s.accept_stack_transfers_from = orgs;
-                }
-            }
-            if let Some(days) = update.audit_log_retention_days {
-                let keep = validate::optional_days(
-                    "auditLogRetentionDays",
-                    days,
-                    36500,
-                    "to keep events forever",
-                )?;
-                if s.audit_log_retention_days != keep {
-                    s.audit_log_retention_days = keep;
-                    changes.push(format!("auditLogRetentionDays={days}"));
-                }
-            }
-            if !changes.is_empty() {
-                tx.update_org_settings(&org.id, &org.settings).await?;
-                let desc = format!("settings of '{org_name}' changed: {}", changes.join(", "));
-                record(
-                    &mut *tx,
-                    ctx,
-                    &org.id,
-                    EventType::OrganizationSettingsChanged,
-                    desc,
-                )
-                .await?;
-            }
-            let counts = tx.org_counts(&org.id).await?;
-            self.commit_keeping_cache(tx).await?;
-            Ok(OrgView {
-                org,
-                counts,
-                user_role: role_name(facts.actor),
-            })
         }
-        .await;
-        self.finish(ctx, r).await
+        let flags = [
+            (
+                update.members_can_create_stacks,
+                &mut s.members_can_create_stacks,
+                "membersCanCreateStacks",
+            ),
+            (
+                update.members_can_create_teams,
+                &mut s.members_can_create_teams,
+                "membersCanCreateTeams",
+            ),
+            (
+                update.members_can_delete_stacks,
+                &mut s.members_can_delete_stacks,
+                "membersCanDeleteStacks",
+            ),
+            (
+                update.members_can_transfer_stacks,
+                &mut s.members_can_transfer_stacks,
+                "membersCanTransferStacks",
+            ),
+        ];
+        for (new, current, name) in flags {
+            if let Some(v) = new {
+                if *current != v {
+                    *current = v;
+                    changes.push(format!("{name}={v}"));
+                }
+            }
+        }
+        if let Some(days) = update.max_access_token_expiry_days {
+            let cap =
+                validate::optional_days("maxAccessTokenExpiryDays", days, 3650, "to clear it")?;
+            if s.max_access_token_expiry_days != cap {
+                s.max_access_token_expiry_days = cap;
+                changes.push(format!("maxAccessTokenExpiryDays={days}"));
+            }
+        }
+        if let Some(orgs) = update.accept_stack_transfers_from {
+            for name in &orgs {
+                validate::name("organization", name)?;
+            }
+            let mut orgs = orgs;
+            orgs.sort();
+            orgs.dedup();
+            if s.accept_stack_transfers_from != orgs {
+                changes.push(format!("acceptStackTransfersFrom=[{}]", orgs.join(",")));
+                s.accept_stack_transfers_from = orgs;
+            }
+        }
+        if let Some(days) = update.audit_log_retention_days {
+            let keep = validate::optional_days(
+                "auditLogRetentionDays",
+                days,
+                36500,
+                "to keep events forever",
+            )?;
+            if s.audit_log_retention_days != keep {
+                s.audit_log_retention_days = keep;
+                changes.push(format!("auditLogRetentionDays={days}"));
+            }
+        }
+        if !changes.is_empty() {
+            op.update_org_settings(&org.id, &org.settings).await?;
+            let desc = format!("settings of '{org_name}' changed: {}", changes.join(", "));
+            op.record(&org.id, EventType::OrganizationSettingsChanged, desc)
+                .await?;
+        }
+        let counts = op.org_counts(&org.id).await?;
+        op.commit().await?;
+        Ok(OrgView {
+            org,
+            counts,
+            user_role: role_name(facts.actor),
+        })
     }
 }

@@ -16,11 +16,11 @@ use sha2::{Digest, Sha256};
 use stackgate_store::{Org, OrgRole, Session, User};
 
 use super::users::user_orgs_locked;
-use super::{lock_chains, record, Service};
+use super::{Cache, Service};
 use crate::authz::{self, Action};
 use crate::catalog::EventType;
 use crate::error::{CoreError, CoreResult};
-use crate::principal::{now, Ctx, Identity, Principal};
+use crate::principal::{Ctx, Identity, Principal};
 
 /// Shortest accepted password.
 pub const MIN_PASSWORD_LEN: usize = 12;
@@ -152,31 +152,24 @@ impl Service {
         let phc = tokio::task::spawn_blocking(move || hash_password(&owned))
             .await
             .map_err(|e| CoreError::Internal(format!("password hashing task: {e}")))??;
-        let mut tx = self.store.begin().await?;
-        let user = tx
+        // Recorded in every org of the user, as the operator (a password is a credential
+        // that opens the console as this user).
+        let operator = Ctx::operator("cli");
+        let mut op = self.write(&operator, Cache::Keep).await?;
+        let user = op
             .user_by_login(login)
             .await?
             .ok_or_else(|| CoreError::not_found(format!("user '{login}' not found")))?;
-        tx.set_password_hash(&user.id, Some(&phc)).await?;
-        let ended = tx.delete_user_sessions(&user.id).await?;
-        // Recorded in every org of the user, as the operator (a password is a credential
-        // that opens the console as this user).
-        let operator = Ctx::new(Arc::new(Principal::operator()), "cli");
-        for org in user_orgs_locked(&mut *tx, &user.id).await? {
+        op.set_password_hash(&user.id, Some(&phc)).await?;
+        let ended = op.delete_user_sessions(&user.id).await?;
+        for org in user_orgs_locked(op.tx(), &user.id).await? {
             let desc = format!(
                 "console password of {} set by the operator; {ended} session(s) ended",
                 user.login
             );
-            record(
-                &mut *tx,
-                &operator,
-                &org.id,
-                EventType::UserPasswordSet,
-                desc,
-            )
-            .await?;
+            op.record(&org.id, EventType::UserPasswordSet, desc).await?;
         }
-        self.commit_keeping_cache(tx).await
+        op.commit().await
     }
 
     /// Checks a login and password and opens a session. Every failure answers the same
@@ -216,15 +209,12 @@ impl Service {
             }),
             source_ip,
         );
-        let mut tx = self.store.begin().await?;
-        let org_ids: Vec<String> = tx
-            .user_memberships(&user.id)
+        let mut op = self.write(&ctx, Cache::Keep).await?;
+        let org_ids: Vec<String> = user_orgs_locked(op.tx(), &user.id)
             .await?
             .into_iter()
-            .map(|(o, _)| o.id)
+            .map(|o| o.id)
             .collect();
-        let ids: Vec<&str> = org_ids.iter().map(String::as_str).collect();
-        lock_chains(&mut *tx, &ids).await?;
         if !(verified && has_password) {
             let why = if has_password {
                 "wrong password"
@@ -233,14 +223,14 @@ impl Service {
             };
             for org_id in &org_ids {
                 let desc = format!("console sign-in of user '{}' failed: {why}", user.login);
-                record(&mut *tx, &ctx, org_id, EventType::UserLoginFailed, desc).await?;
+                op.record(org_id, EventType::UserLoginFailed, desc).await?;
             }
-            tx.commit().await?;
+            op.commit().await?;
             tracing::info!(login = %user.login, source_ip, reason = why, "console sign-in failed");
             return Err(refused());
         }
         let id = SessionId::generate();
-        let created = now();
+        let created = op.now();
         let session = Session {
             hash: id.hash(),
             user_id: user.id.clone(),
@@ -249,13 +239,13 @@ impl Service {
             last_seen: created,
             expires: created + policy.idle_timeout.min(policy.max_age),
         };
-        tx.delete_expired_sessions(created).await?;
-        tx.insert_session(&session).await?;
+        op.delete_expired_sessions(created).await?;
+        op.insert_session(&session).await?;
         for org_id in &org_ids {
             let desc = format!("user '{}' signed in to the console", user.login);
-            record(&mut *tx, &ctx, org_id, EventType::UserLogin, desc).await?;
+            op.record(org_id, EventType::UserLogin, desc).await?;
         }
-        tx.commit().await?;
+        op.commit().await?;
         Ok((id, ConsoleSession { user, session }))
     }
 
@@ -269,7 +259,7 @@ impl Service {
             CoreError::Unauthenticated("your session has ended; please sign in again".to_string())
         };
         let hash = id.hash();
-        let now = now();
+        let now = self.now();
         // Most requests only read; the write lock is taken only to end or slide a session.
         let (mut session, user) = {
             let mut tx = self.store.read().await?;
@@ -326,22 +316,22 @@ impl Service {
         team: Option<&str>,
         stack: Option<(&str, &str)>,
     ) -> CoreResult<Vec<Action>> {
-        let mut tx = self.store.read().await?;
-        let org = self.org(&mut *tx, org_name).await?;
-        let mut facts = self.facts(&mut *tx, ctx, &org).await?;
+        let mut op = self.read(ctx).await?;
+        let org = op.org(org_name).await?;
+        let mut facts = op.facts(&org).await?;
         if authz::check(Action::ReadOrg, &facts).is_err() {
             return Err(CoreError::not_found(format!(
                 "organization '{org_name}' not found"
             )));
         }
         if let Some(team_name) = team {
-            if let Some(team) = tx.team_by_name(&org.id, team_name).await? {
-                facts = facts.with_team_role(self.team_role(&mut *tx, ctx, &team.id).await?);
+            if let Some(team) = op.team_by_name(&org.id, team_name).await? {
+                facts = facts.with_team_role(op.my_team_role(&team.id).await?);
             }
         }
         if let Some((project, name)) = stack {
-            if let Some(stack) = tx.stack(&org.id, project, name).await? {
-                facts = facts.with_stack(self.stack_facts(&mut *tx, ctx, &org, &stack).await?);
+            if let Some(stack) = op.stack(&org.id, project, name).await? {
+                facts = facts.with_stack(op.stack_facts(&org, &stack).await?);
             }
         }
         Ok(Action::ALL

@@ -4,11 +4,11 @@ use std::collections::HashMap;
 
 use stackgate_store::{Org, OrgRole, Stack, StackFilter, StackPermission, Tags, Team, Tx, User};
 
-use super::{lock_chains, record, Service};
+use super::{Cache, Op, Service};
 use crate::authz::{self, Action, Facts, StackFacts};
 use crate::catalog::EventType;
-use crate::error::{CoreError, CoreResult, DenialRecord};
-use crate::principal::{now, Ctx, Identity};
+use crate::error::{CoreError, CoreResult};
+use crate::principal::{Ctx, Identity};
 use crate::validate;
 
 /// `POST /api/stacks/{org}/{project}`.
@@ -111,20 +111,15 @@ async fn my_team_ids(tx: &mut dyn Tx, ctx: &Ctx, org: &Org) -> CoreResult<Vec<St
     })
 }
 
-impl Service {
+impl Op<'_> {
     /// What the principal holds on one stack besides its org role.
-    pub(super) async fn stack_facts(
-        &self,
-        tx: &mut dyn Tx,
-        ctx: &Ctx,
-        org: &Org,
-        stack: &Stack,
-    ) -> CoreResult<StackFacts> {
-        let mine = my_team_ids(tx, ctx, org).await?;
+    pub(super) async fn stack_facts(&mut self, org: &Org, stack: &Stack) -> CoreResult<StackFacts> {
+        let ctx = self.ctx();
+        let mine = my_team_ids(self.tx(), ctx, org).await?;
         let team_grants = if mine.is_empty() {
             Vec::new()
         } else {
-            tx.stack_teams(&stack.id)
+            self.stack_teams(&stack.id)
                 .await?
                 .into_iter()
                 .filter(|(t, _)| mine.contains(&t.id))
@@ -141,15 +136,14 @@ impl Service {
     /// needs to decide visibility of many stacks with one query per team instead of two
     /// per stack.
     async fn grants_by_stack(
-        &self,
-        tx: &mut dyn Tx,
-        ctx: &Ctx,
+        &mut self,
         org: &Org,
     ) -> CoreResult<HashMap<String, Vec<StackPermission>>> {
-        let team_ids = my_team_ids(tx, ctx, org).await?;
+        let ctx = self.ctx();
+        let team_ids = my_team_ids(self.tx(), ctx, org).await?;
         let mut grants: HashMap<String, Vec<StackPermission>> = HashMap::new();
         for team_id in team_ids {
-            for (stack, permission) in tx.team_stacks(&team_id).await? {
+            for (stack, permission) in self.team_stacks(&team_id).await? {
                 grants.entry(stack.id).or_default().push(permission);
             }
         }
@@ -158,29 +152,29 @@ impl Service {
 
     /// Loads org and stack and authorizes `action` on it; 404 when the stack is hidden.
     async fn stack_guard(
-        &self,
-        tx: &mut dyn Tx,
-        ctx: &Ctx,
+        &mut self,
         org_name: &str,
         project: &str,
         stack_name: &str,
         action: Action,
     ) -> CoreResult<(Org, Stack, Facts)> {
-        let org = self.org(tx, org_name).await?;
-        let facts = self.facts(tx, ctx, &org).await?;
+        let org = self.org(org_name).await?;
+        let facts = self.facts(&org).await?;
         let target = format!("stack '{org_name}/{project}/{stack_name}'");
         if authz::check(Action::ReadOrg, &facts).is_err() {
             return Err(CoreError::not_found(format!("{target} not found")));
         }
-        let stack = tx
+        let stack = self
             .stack(&org.id, project, stack_name)
             .await?
             .ok_or_else(|| CoreError::not_found(format!("{target} not found")))?;
-        let facts = facts.with_stack(self.stack_facts(tx, ctx, &org, &stack).await?);
-        self.authorize(ctx, &org, action, &facts, &target)?;
+        let facts = facts.with_stack(self.stack_facts(&org, &stack).await?);
+        self.authorize(&org, action, &facts, &target).await?;
         Ok((org, stack, facts))
     }
+}
 
+impl Service {
     pub async fn create_stack(
         &self,
         ctx: &Ctx,
@@ -188,74 +182,53 @@ impl Service {
         project: &str,
         req: CreateStack,
     ) -> CoreResult<Stack> {
-        let r: CoreResult<_> = async {
-            let mut tx = self.store.begin().await?;
-            let (org, facts) = self
-                .org_guard(
-                    &mut *tx,
-                    ctx,
-                    org_name,
-                    Action::CreateStack,
-                    &format!("stacks of organization '{org_name}'"),
-                )
-                .await?;
-            validate::name("project", project)?;
-            validate::name("stack", &req.name)?;
-            validate_tags(&req.tags)?;
-            let (creator_user_id, creator_token_id) = match &ctx.principal.identity {
-                Identity::User(u) => (Some(u.id.clone()), None),
-                _ => (None, ctx.principal.token.as_ref().map(|t| t.id.clone())),
-            };
-            let stack = Stack {
-                id: uuid::Uuid::new_v4().to_string(),
-                org_id: org.id.clone(),
-                org_name: org.name.clone(),
-                project: project.to_string(),
-                name: req.name.clone(),
-                tags: req.tags.clone(),
-                creator_user_id,
-                creator_token_id,
-                created: now(),
-                version: 0,
-            };
-            tx.insert_stack(&stack).await.map_err(|e| {
-                CoreError::from_store(e, || {
-                    format!("stack '{org_name}/{project}/{}' already exists", req.name)
-                })
+        let mut op = self.write(ctx, Cache::Keep).await?;
+        let (org, facts) = op.guard(org_name, Action::CreateStack).await?;
+        validate::name("project", project)?;
+        validate::name("stack", &req.name)?;
+        validate_tags(&req.tags)?;
+        let (creator_user_id, creator_token_id) = match &ctx.principal.identity {
+            Identity::User(u) => (Some(u.id.clone()), None),
+            _ => (None, ctx.principal.token.as_ref().map(|t| t.id.clone())),
+        };
+        let stack = Stack {
+            id: uuid::Uuid::new_v4().to_string(),
+            org_id: org.id.clone(),
+            org_name: org.name.clone(),
+            project: project.to_string(),
+            name: req.name.clone(),
+            tags: req.tags.clone(),
+            creator_user_id,
+            creator_token_id,
+            created: op.now(),
+            version: 0,
+        };
+        op.insert_stack(&stack).await.map_err(|e| {
+            CoreError::from_store(e, || {
+                format!("stack '{org_name}/{project}/{}' already exists", req.name)
+            })
+        })?;
+        let mut granted = Vec::new();
+        for team_name in &req.teams {
+            let team = op.team_by_name(&org.id, team_name).await?.ok_or_else(|| {
+                CoreError::bad_request(format!("team '{team_name}' not found in '{org_name}'"))
             })?;
-            let mut granted = Vec::new();
-            for team_name in &req.teams {
-                let team = tx.team_by_name(&org.id, team_name).await?.ok_or_else(|| {
-                    CoreError::bad_request(format!("team '{team_name}' not found in '{org_name}'"))
-                })?;
-                // Granting a team access is a team-stack change unless the creator is in the team.
-                let in_team = self.team_role(&mut *tx, ctx, &team.id).await?.is_some();
-                if !in_team {
-                    self.authorize(
-                        ctx,
-                        &org,
-                        Action::ManageTeamStacks,
-                        &facts,
-                        &format!("team '{team_name}'"),
-                    )?;
-                }
-                tx.set_team_stack(&team.id, &stack.id, StackPermission::Write)
-                    .await?;
-                granted.push(team_name.as_str());
-            }
-            let mut desc = format!("stack '{org_name}/{project}/{}' created", req.name);
-            if !granted.is_empty() {
-                desc.push_str(&format!(
-                    " with write access for teams {}",
-                    granted.join(", ")
-                ));
-            }
-            record(&mut *tx, ctx, &org.id, EventType::StackCreated, desc).await?;
-            self.commit_keeping_cache(tx).await?;
-            Ok(stack)
+            op.authorize_team_grant(&org, &facts, &team.id, team_name)
+                .await?;
+            op.set_team_stack(&team.id, &stack.id, StackPermission::Write)
+                .await?;
+            granted.push(team_name.as_str());
         }
-        .await;
-        self.finish(ctx, r).await
+        let mut desc = format!("stack '{org_name}/{project}/{}' created", req.name);
+        if !granted.is_empty() {
+            desc.push_str(&format!(
+                " with write access for teams {}",
+                granted.join(", ")
+            ));
+        }
+        op.record(&org.id, EventType::StackCreated, desc).await?;
+        op.commit().await?;
+        Ok(stack)
     }
 
     /// Whether the org has a project of that name that the principal can see a stack of.
@@ -265,32 +238,20 @@ impl Service {
         org_name: &str,
         project: &str,
     ) -> CoreResult<bool> {
-        let r: CoreResult<_> = async {
-            let mut tx = self.store.read().await?;
-            let (org, _) = self
-                .org_guard(
-                    &mut *tx,
-                    ctx,
-                    org_name,
-                    Action::ReadOrg,
-                    &format!("organization '{org_name}'"),
-                )
-                .await?;
-            if !tx.project_exists(&org.id, project).await? {
-                return Ok(false);
-            }
-            drop(tx);
-            // The project exists for this principal only if it can see one of its stacks.
-            let query = StackListQuery {
-                organization: Some(org.name.clone()),
-                project: Some(project.to_string()),
-                max_results: 1,
-                ..StackListQuery::default()
-            };
-            Ok(!self.list_stacks(ctx, query).await?.stacks.is_empty())
+        let mut op = self.read(ctx).await?;
+        let (org, _) = op.guard(org_name, Action::ReadOrg).await?;
+        if !op.project_exists(&org.id, project).await? {
+            return Ok(false);
         }
-        .await;
-        self.finish(ctx, r).await
+        drop(op);
+        // The project exists for this principal only if it can see one of its stacks.
+        let query = StackListQuery {
+            organization: Some(org.name.clone()),
+            project: Some(project.to_string()),
+            max_results: 1,
+            ..StackListQuery::default()
+        };
+        Ok(!self.list_stacks(ctx, query).await?.stacks.is_empty())
     }
 
     pub async fn get_stack(
@@ -300,29 +261,25 @@ impl Service {
         project: &str,
         stack: &str,
     ) -> CoreResult<Stack> {
-        let r: CoreResult<_> = async {
-            let mut tx = self.store.read().await?;
-            let (_, stack, _) = self
-                .stack_guard(&mut *tx, ctx, org_name, project, stack, Action::ReadStack)
-                .await?;
-            Ok(stack)
-        }
-        .await;
-        self.finish(ctx, r).await
+        let mut op = self.read(ctx).await?;
+        let (_, stack, _) = op
+            .stack_guard(org_name, project, stack, Action::ReadStack)
+            .await?;
+        Ok(stack)
     }
 
     /// Stacks the principal can read, across its orgs, in (org, project, stack) order.
     pub async fn list_stacks(&self, ctx: &Ctx, q: StackListQuery) -> CoreResult<StackPage> {
-        let mut tx = self.store.read().await?;
+        let mut op = self.read(ctx).await?;
         let orgs: Vec<Org> = match &ctx.principal.identity {
-            Identity::User(user) => tx
+            Identity::User(user) => op
                 .user_memberships(&user.id)
                 .await?
                 .into_iter()
                 .map(|(o, _)| o)
                 .collect(),
             Identity::OrgToken { org_id, .. } | Identity::TeamToken { org_id, .. } => {
-                tx.org_by_id(org_id).await?.into_iter().collect()
+                op.org_by_id(org_id).await?.into_iter().collect()
             }
         };
         let orgs: Vec<Org> = match &q.organization {
@@ -333,12 +290,9 @@ impl Service {
         // by name, it refuses the request as any other endpoint of that org would.
         let mut open = Vec::with_capacity(orgs.len());
         for org in orgs {
-            match self.token_cap_denial(ctx, &org) {
+            match op.token_cap_denial(&org) {
                 None => open.push(org),
-                Some(denial) if q.organization.is_some() => {
-                    drop(tx);
-                    return self.finish(ctx, Err(denial)).await;
-                }
+                Some(denial) if q.organization.is_some() => return op.refuse(denial).await,
                 Some(_) => {}
             }
         }
@@ -358,8 +312,8 @@ impl Service {
         let mut out = Vec::new();
         let mut facts_by_org = Vec::new();
         for org in &orgs {
-            let facts = self.facts(&mut *tx, ctx, org).await?;
-            let grants = self.grants_by_stack(&mut *tx, ctx, org).await?;
+            let facts = op.facts(org).await?;
+            let grants = op.grants_by_stack(org).await?;
             facts_by_org.push((org.id.clone(), facts, grants));
         }
         let mut exhausted = orgs.is_empty();
@@ -372,7 +326,7 @@ impl Service {
                 after: after.clone(),
                 limit: LIST_BATCH,
             };
-            let batch = tx.list_stacks(&filter).await?;
+            let batch = op.list_stacks(&filter).await?;
             exhausted = batch.len() < LIST_BATCH as usize;
             for stack in batch {
                 after = Some((
@@ -418,31 +372,18 @@ impl Service {
         project: &str,
         stack_name: &str,
     ) -> CoreResult<()> {
-        let r: CoreResult<_> = async {
-            let mut tx = self.store.begin().await?;
-            let (org, stack, _) = self
-                .stack_guard(
-                    &mut *tx,
-                    ctx,
-                    org_name,
-                    project,
-                    stack_name,
-                    Action::DeleteStack,
-                )
-                .await?;
-            tx.delete_stack(&stack.id).await?;
-            record(
-                &mut *tx,
-                ctx,
-                &org.id,
-                EventType::StackDeleted,
-                format!("stack '{org_name}/{project}/{stack_name}' deleted"),
-            )
+        let mut op = self.write(ctx, Cache::Keep).await?;
+        let (org, stack, _) = op
+            .stack_guard(org_name, project, stack_name, Action::DeleteStack)
             .await?;
-            self.commit_keeping_cache(tx).await
-        }
-        .await;
-        self.finish(ctx, r).await
+        op.delete_stack(&stack.id).await?;
+        op.record(
+            &org.id,
+            EventType::StackDeleted,
+            format!("stack '{org_name}/{project}/{stack_name}' deleted"),
+        )
+        .await?;
+        op.commit().await
     }
 
     /// Changes a stack's tags.
@@ -454,45 +395,35 @@ impl Service {
         stack_name: &str,
         change: TagChange,
     ) -> CoreResult<()> {
-        let r: CoreResult<_> = async {
-            let mut tx = self.store.begin().await?;
-            let (org, stack, _) = self
-                .stack_guard(
-                    &mut *tx,
-                    ctx,
-                    org_name,
-                    project,
-                    stack_name,
-                    Action::WriteStack,
-                )
-                .await?;
-            let mut tags = stack.tags.clone();
-            match change {
-                TagChange::Replace(all) => tags = all,
-                TagChange::Set(name, value) => {
-                    tags.insert(name, value);
-                }
-                TagChange::Remove(name) => {
-                    if tags.remove(&name).is_none() {
-                        return Err(CoreError::not_found(format!("tag '{name}' not found")));
-                    }
+        let mut op = self.write(ctx, Cache::Keep).await?;
+        let (org, stack, _) = op
+            .stack_guard(org_name, project, stack_name, Action::WriteStack)
+            .await?;
+        let mut tags = stack.tags.clone();
+        match change {
+            TagChange::Replace(all) => tags = all,
+            TagChange::Set(name, value) => {
+                tags.insert(name, value);
+            }
+            TagChange::Remove(name) => {
+                if tags.remove(&name).is_none() {
+                    return Err(CoreError::not_found(format!("tag '{name}' not found")));
                 }
             }
-            validate_tags(&tags)?;
-            if tags == stack.tags {
-                return Ok(());
-            }
-            tx.set_stack_tags(&stack.id, &tags).await?;
-            let listed: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            let desc = format!(
-                "tags of stack '{org_name}/{project}/{stack_name}' set to {{{}}}",
-                listed.join(", ")
-            );
-            record(&mut *tx, ctx, &org.id, EventType::StackTagsChanged, desc).await?;
-            self.commit_keeping_cache(tx).await
         }
-        .await;
-        self.finish(ctx, r).await
+        validate_tags(&tags)?;
+        if tags == stack.tags {
+            return Ok(());
+        }
+        op.set_stack_tags(&stack.id, &tags).await?;
+        let listed: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let desc = format!(
+            "tags of stack '{org_name}/{project}/{stack_name}' set to {{{}}}",
+            listed.join(", ")
+        );
+        op.record(&org.id, EventType::StackTagsChanged, desc)
+            .await?;
+        op.commit().await
     }
 
     /// The teams that hold a grant on the stack, with their level.
@@ -503,34 +434,23 @@ impl Service {
         project: &str,
         stack_name: &str,
     ) -> CoreResult<Vec<StackTeam>> {
-        let r: CoreResult<_> = async {
-            let mut tx = self.store.read().await?;
-            let (org, stack, _) = self
-                .stack_guard(
-                    &mut *tx,
-                    ctx,
-                    org_name,
-                    project,
-                    stack_name,
-                    Action::ReadStack,
-                )
-                .await?;
-            let grants = tx.stack_teams(&stack.id).await?;
-            let mine = my_team_ids(&mut *tx, ctx, &org).await?;
-            Ok(grants
-                .into_iter()
-                .map(|(team, permission)| {
-                    let is_member = mine.contains(&team.id);
-                    StackTeam {
-                        team,
-                        permission,
-                        is_member,
-                    }
-                })
-                .collect())
-        }
-        .await;
-        self.finish(ctx, r).await
+        let mut op = self.read(ctx).await?;
+        let (org, stack, _) = op
+            .stack_guard(org_name, project, stack_name, Action::ReadStack)
+            .await?;
+        let grants = op.stack_teams(&stack.id).await?;
+        let mine = my_team_ids(op.tx(), ctx, &org).await?;
+        Ok(grants
+            .into_iter()
+            .map(|(team, permission)| {
+                let is_member = mine.contains(&team.id);
+                StackTeam {
+                    team,
+                    permission,
+                    is_member,
+                }
+            })
+            .collect())
     }
 
     /// The stack-centric grant endpoint: sets a team's level on the stack (0 removes it).
@@ -543,31 +463,37 @@ impl Service {
         team_name: &str,
         perm: StackPermission,
     ) -> CoreResult<()> {
-        let r: CoreResult<_> = async {
-            let mut tx = self.store.begin().await?;
-            let (org, stack, _) = self.stack_guard(&mut *tx, ctx, org_name, project, stack_name, Action::ManageStackTeams).await?;
-            let team = tx
-                .team_by_name(&org.id, team_name)
-                .await?
-                .ok_or_else(|| CoreError::not_found(format!("team '{team_name}' not found in '{org_name}'")))?;
-            let current = tx.stack_teams(&stack.id).await?.into_iter().find(|(t, _)| t.id == team.id).map(|(_, p)| p);
-            if perm == StackPermission::None {
-                if current.is_none() {
-                    return Ok(());
-                }
-                tx.delete_team_stack(&team.id, &stack.id).await?;
-            } else {
-                if current == Some(perm) {
-                    return Ok(());
-                }
-                tx.set_team_stack(&team.id, &stack.id, perm).await?;
+        let mut op = self.write(ctx, Cache::Keep).await?;
+        let (org, stack, _) = op
+            .stack_guard(org_name, project, stack_name, Action::ManageStackTeams)
+            .await?;
+        let team = op.team_by_name(&org.id, team_name).await?.ok_or_else(|| {
+            CoreError::not_found(format!("team '{team_name}' not found in '{org_name}'"))
+        })?;
+        let current = op
+            .stack_teams(&stack.id)
+            .await?
+            .into_iter()
+            .find(|(t, _)| t.id == team.id)
+            .map(|(_, p)| p);
+        if perm == StackPermission::None {
+            if current.is_none() {
+                return Ok(());
             }
-            let desc = format!("team '{team_name}' permission on stack '{org_name}/{project}/{stack_name}' set to {}", perm.code());
-            record(&mut *tx, ctx, &org.id, EventType::StackTeamPermissionChanged, desc).await?;
-            self.commit_keeping_cache(tx).await
+            op.delete_team_stack(&team.id, &stack.id).await?;
+        } else {
+            if current == Some(perm) {
+                return Ok(());
+            }
+            op.set_team_stack(&team.id, &stack.id, perm).await?;
         }
-        .await;
-        self.finish(ctx, r).await
+        let desc = format!(
+            "team '{team_name}' permission on stack '{org_name}/{project}/{stack_name}' set to {}",
+            perm.code()
+        );
+        op.record(&org.id, EventType::StackTeamPermissionChanged, desc)
+            .await?;
+        op.commit().await
     }
 
     /// Why `login` holds the level it holds on a stack. Anyone who can read the stack may
@@ -580,40 +506,36 @@ impl Service {
         project: &str,
         stack_name: &str,
     ) -> CoreResult<MemberStackPermissions> {
-        let r: CoreResult<_> = async {
-            let mut tx = self.store.read().await?;
-            let about_self = ctx.principal.user().is_some_and(|u| u.login == login);
-            let action = if about_self {
-                Action::ReadStack
-            } else {
-                Action::ManageStackTeams
-            };
-            let (org, stack, _) = self
-                .stack_guard(&mut *tx, ctx, org_name, project, stack_name, action)
-                .await?;
-            let (user, role) = self.member(&mut *tx, &org.id, org_name, login).await?;
-            let mine = tx.user_teams(&org.id, &user.id).await?;
-            let teams = tx
-                .stack_teams(&stack.id)
-                .await?
-                .into_iter()
-                .filter(|(t, _)| mine.iter().any(|(m, _)| m.id == t.id))
-                .collect();
-            let explicit = if stack.creator_user_id.as_deref() == Some(user.id.as_str()) {
-                StackPermission::Creator
-            } else {
-                StackPermission::None
-            };
-            Ok(MemberStackPermissions {
-                user,
-                role,
-                org_default: org.settings.default_stack_permission,
-                teams,
-                explicit,
-            })
-        }
-        .await;
-        self.finish(ctx, r).await
+        let mut op = self.read(ctx).await?;
+        let about_self = ctx.principal.user().is_some_and(|u| u.login == login);
+        let action = if about_self {
+            Action::ReadStack
+        } else {
+            Action::ManageStackTeams
+        };
+        let (org, stack, _) = op
+            .stack_guard(org_name, project, stack_name, action)
+            .await?;
+        let (user, role) = op.member(&org, login).await?;
+        let mine = op.user_teams(&org.id, &user.id).await?;
+        let teams = op
+            .stack_teams(&stack.id)
+            .await?
+            .into_iter()
+            .filter(|(t, _)| mine.iter().any(|(m, _)| m.id == t.id))
+            .collect();
+        let explicit = if stack.creator_user_id.as_deref() == Some(user.id.as_str()) {
+            StackPermission::Creator
+        } else {
+            StackPermission::None
+        };
+        Ok(MemberStackPermissions {
+            user,
+            role,
+            org_default: org.settings.default_stack_permission,
+            teams,
+            explicit,
+        })
     }
 
     /// Moves a stack to another org. Checks, in order: source visible (404), transfer
@@ -626,27 +548,14 @@ impl Service {
         stack_name: &str,
         to_org: &str,
     ) -> CoreResult<()> {
-        let r: CoreResult<_> = async {
-            let mut tx = self.store.begin().await?;
-            let (org, stack, _) = self
-                .stack_guard(
-                    &mut *tx,
-                    ctx,
-                    org_name,
-                    project,
-                    stack_name,
-                    Action::TransferStack,
-                )
-                .await?;
-            let dest = self
-                .transfer_destination(&mut *tx, ctx, &org, to_org)
-                .await?;
-            lock_chains(&mut *tx, &[&org.id, &dest.id]).await?;
-            self.move_one(&mut *tx, ctx, &org, &dest, &stack).await?;
-            self.commit_keeping_cache(tx).await
-        }
-        .await;
-        self.finish(ctx, r).await
+        let mut op = self.write(ctx, Cache::Keep).await?;
+        let (org, stack, _) = op
+            .stack_guard(org_name, project, stack_name, Action::TransferStack)
+            .await?;
+        let dest = op.transfer_destination(&org, to_org).await?;
+        op.lock_chains(&[&org.id, &dest.id]).await?;
+        op.move_one(&org, &dest, &stack).await?;
+        op.commit().await
     }
 
     /// Moves every stack of `from_org` to `to_org`, all or nothing.
@@ -657,88 +566,56 @@ impl Service {
         from_org: &str,
         to_org: &str,
     ) -> CoreResult<usize> {
-        let r: CoreResult<_> = async {
-            if from_org != org_name {
-                return Err(CoreError::bad_request(
-                    "fromOrg must be the organization in the path",
-                ));
-            }
-            let mut tx = self.store.begin().await?;
-            let (org, facts) = self
-                .org_guard(
-                    &mut *tx,
-                    ctx,
-                    org_name,
-                    Action::ReadOrg,
-                    &format!("organization '{org_name}'"),
-                )
-                .await?;
-            let stacks = tx.org_stacks(&org.id).await?;
-            // Every stack must be transferable by the caller; a stack it may not even see
-            // refuses the whole request without being named (its existence stays hidden).
-            // An empty org still asks the question, for a stack with no grants.
-            let all = format!("every stack of '{org_name}'");
-            if stacks.is_empty() {
-                let facts = facts.clone().with_stack(StackFacts::default());
-                self.authorize(ctx, &org, Action::TransferStack, &facts, &all)?;
-            }
-            for stack in &stacks {
-                let sf = self.stack_facts(&mut *tx, ctx, &org, stack).await?;
-                let facts = facts.clone().with_stack(sf);
-                let visible = authz::check(Action::ReadStack, &facts).is_ok();
-                let target = if visible {
-                    format!("stack '{org_name}/{}/{}'", stack.project, stack.name)
-                } else {
-                    all.clone()
-                };
-                match self.authorize(ctx, &org, Action::TransferStack, &facts, &target) {
-                    Err(CoreError::NotFound(_)) => {
-                        return Err(CoreError::Forbidden {
-                            message: format!(
-                                "forbidden: insufficient stack permission to transfer {all}"
-                            ),
-                            record: Some(DenialRecord {
-                                org_id: org.id.clone(),
-                                event: EventType::AuthFailureStackPermission,
-                                description: format!(
-                                    "denied {} on {all}: a stack is not visible",
-                                    Action::TransferStack.name()
-                                ),
-                            }),
-                        })
-                    }
-                    other => other?,
-                }
-            }
-            let dest = self
-                .transfer_destination(&mut *tx, ctx, &org, to_org)
-                .await?;
-            lock_chains(&mut *tx, &[&org.id, &dest.id]).await?;
-            for stack in &stacks {
-                self.move_one(&mut *tx, ctx, &org, &dest, stack).await?;
-            }
-            self.commit_keeping_cache(tx).await?;
-            Ok(stacks.len())
+        if from_org != org_name {
+            return Err(CoreError::bad_request(
+                "fromOrg must be the organization in the path",
+            ));
         }
-        .await;
-        self.finish(ctx, r).await
+        let mut op = self.write(ctx, Cache::Keep).await?;
+        let (org, facts) = op.guard(org_name, Action::ReadOrg).await?;
+        let stacks = op.org_stacks(&org.id).await?;
+        // Every stack must be transferable by the caller; a stack it may not even see
+        // refuses the whole request without being named (its existence stays hidden).
+        // An empty org still asks the question, for a stack with no grants.
+        let all = format!("every stack of '{org_name}'");
+        let mut each = Vec::with_capacity(stacks.len().max(1));
+        if stacks.is_empty() {
+            each.push((facts.clone().with_stack(StackFacts::default()), all.clone()));
+        }
+        for stack in &stacks {
+            let sf = op.stack_facts(&org, stack).await?;
+            let facts = facts.clone().with_stack(sf);
+            let target = if authz::check(Action::ReadStack, &facts).is_ok() {
+                format!("stack '{org_name}/{}/{}'", stack.project, stack.name)
+            } else {
+                all.clone()
+            };
+            each.push((facts, target));
+        }
+        op.authorize_all(&org, Action::TransferStack, &each, &all)
+            .await?;
+        let dest = op.transfer_destination(&org, to_org).await?;
+        op.lock_chains(&[&org.id, &dest.id]).await?;
+        for stack in &stacks {
+            op.move_one(&org, &dest, stack).await?;
+        }
+        op.commit().await?;
+        Ok(stacks.len())
     }
+}
 
-    async fn transfer_destination(
-        &self,
-        tx: &mut dyn Tx,
-        ctx: &Ctx,
-        source: &Org,
-        to_org: &str,
-    ) -> CoreResult<Org> {
+impl Op<'_> {
+    /// The org a stack moves to: hidden (404) unless the principal may receive stacks
+    /// there from `source`.
+    async fn transfer_destination(&mut self, source: &Org, to_org: &str) -> CoreResult<Org> {
         let hidden = || CoreError::not_found(format!("organization '{to_org}' not found"));
-        let dest = tx.org_by_name(to_org).await?.ok_or_else(hidden)?;
+        let dest = self.org_by_name(to_org).await?.ok_or_else(hidden)?;
         if dest.id == source.id {
             return Err(CoreError::bad_request(
                 "the stack is already in that organization",
             ));
         }
-        let mut facts = self.facts(tx, ctx, &dest).await?;
+        let mut facts = self.facts(&dest).await?;
         facts.transfer_source_accepted = dest
             .settings
             .accept_stack_transfers_from
@@ -747,16 +624,10 @@ impl Service {
         Ok(dest)
     }
 
-    async fn move_one(
-        &self,
-        tx: &mut dyn Tx,
-        ctx: &Ctx,
-        from: &Org,
-        to: &Org,
-        stack: &Stack,
-    ) -> CoreResult<()> {
+    /// Moves one stack and records the move in both orgs' logs.
+    async fn move_one(&mut self, from: &Org, to: &Org, stack: &Stack) -> CoreResult<()> {
         let path = format!("{}/{}", stack.project, stack.name);
-        if tx
+        if self
             .stack(&to.id, &stack.project, &stack.name)
             .await?
             .is_some()
@@ -766,27 +637,13 @@ impl Service {
                 to.name
             )));
         }
-        tx.move_stack(&stack.id, &to.id).await?;
+        self.move_stack(&stack.id, &to.id).await?;
         let desc = format!(
             "stack '{path}' transferred from '{}' to '{}'",
             from.name, to.name
         );
-        record(
-            tx,
-            ctx,
-            &from.id,
-            EventType::StackTransferredToOrganization,
-            desc.clone(),
-        )
-        .await?;
-        record(
-            tx,
-            ctx,
-            &to.id,
-            EventType::StackTransferredToOrganization,
-            desc,
-        )
-        .await?;
-        Ok(())
+        let event = EventType::StackTransferredToOrganization;
+        self.record(&from.id, event, desc.clone()).await?;
+        self.record(&to.id, event, desc).await
     }
 }

@@ -1,13 +1,13 @@
 //! Org and team access tokens, and the one function that mints any token.
 
-use stackgate_store::{Token, TokenKind, TokenOwner, Tx};
+use stackgate_store::{Org, Timestamp, Token, TokenKind, TokenOwner, Tx};
 
 use super::users::describe_expiry;
-use super::{record, Service};
+use super::{Cache, Op, Service};
 use crate::authz::Action;
 use crate::catalog::EventType;
 use crate::error::{CoreError, CoreResult};
-use crate::principal::{now, Ctx, Identity};
+use crate::principal::{Ctx, Identity};
 use crate::token::TokenValue;
 use crate::validate;
 
@@ -17,40 +17,51 @@ pub struct CreatedToken {
     pub value: TokenValue,
 }
 
-/// Creates a token row; the value exists only in the returned struct.
-#[allow(clippy::too_many_arguments)]
+/// What a new token is: its kind, owner, scope and expiry. The owner fields that do not
+/// apply to the kind are `None` (a personal token has a user, an org token an org, a team
+/// token an org and a team).
+pub(super) struct NewToken<'a> {
+    pub kind: TokenKind,
+    /// Empty for personal tokens.
+    pub name: &'a str,
+    pub description: &'a str,
+    pub user_id: Option<&'a str>,
+    pub org_id: Option<&'a str>,
+    pub team_id: Option<&'a str>,
+    /// Admin scope (org tokens only).
+    pub admin: bool,
+    /// Shown as `createdBy`.
+    pub created_by: &'a str,
+    /// 0 = never.
+    pub expires: Timestamp,
+}
+
+/// Creates a token row at `now`; the value exists only in the returned struct.
 pub(super) async fn mint(
     tx: &mut dyn Tx,
-    kind: TokenKind,
-    name: &str,
-    description: &str,
-    user_id: Option<&str>,
-    org_id: Option<&str>,
-    team_id: Option<&str>,
-    admin: bool,
-    created_by: &str,
-    expires: i64,
+    now: Timestamp,
+    new: NewToken<'_>,
 ) -> CoreResult<CreatedToken> {
     let value = TokenValue::generate();
     let token = Token {
         id: uuid::Uuid::new_v4().to_string(),
-        kind,
+        kind: new.kind,
         hash: value.hash().0,
-        name: name.to_string(),
-        description: description.to_string(),
-        user_id: user_id.map(str::to_string),
-        org_id: org_id.map(str::to_string),
-        team_id: team_id.map(str::to_string),
-        admin,
-        created_by: created_by.to_string(),
-        created: now(),
-        expires,
+        name: new.name.to_string(),
+        description: new.description.to_string(),
+        user_id: new.user_id.map(str::to_string),
+        org_id: new.org_id.map(str::to_string),
+        team_id: new.team_id.map(str::to_string),
+        admin: new.admin,
+        created_by: new.created_by.to_string(),
+        created: now,
+        expires: new.expires,
         last_used: 0,
         deleted_at: None,
     };
     tx.insert_token(&token).await.map_err(|e| {
         CoreError::from_store(e, || {
-            format!("a token named '{name}' already exists in this organization (names of deleted tokens stay taken)")
+            format!("a token named '{}' already exists in this organization (names of deleted tokens stay taken)", new.name)
         })
     })?;
     Ok(CreatedToken { token, value })
@@ -65,23 +76,48 @@ fn creator(ctx: &Ctx) -> String {
     }
 }
 
+impl Op<'_> {
+    /// Checks a new org or team token's name, description and expiry against the org's
+    /// maximum lifetime.
+    fn check_new_token(
+        &self,
+        org: &Org,
+        name: &str,
+        description: &str,
+        expires: i64,
+    ) -> CoreResult<()> {
+        validate::token_name(name)?;
+        validate::text("description", description, 1000)?;
+        validate::expires(
+            expires,
+            self.now(),
+            org.settings.max_access_token_expiry_days,
+        )
+    }
+
+    /// A live token of `kind` whose owner passes `owned`, or 404, then marks it deleted.
+    pub(super) async fn revoke(
+        &mut self,
+        token_id: &str,
+        kind: TokenKind,
+        owned: impl Fn(&Token) -> bool,
+    ) -> CoreResult<Token> {
+        let token = self
+            .token_by_id(token_id)
+            .await?
+            .filter(|t| t.kind == kind && owned(t) && t.deleted_at.is_none())
+            .ok_or_else(|| CoreError::not_found(format!("token '{token_id}' not found")))?;
+        let now = self.now();
+        self.mark_token_deleted(&token.id, now).await?;
+        Ok(token)
+    }
+}
+
 impl Service {
     pub async fn list_org_tokens(&self, ctx: &Ctx, org_name: &str) -> CoreResult<Vec<Token>> {
-        let r: CoreResult<_> = async {
-            let mut tx = self.store.read().await?;
-            let (org, _) = self
-                .org_guard(
-                    &mut *tx,
-                    ctx,
-                    org_name,
-                    Action::ListOrgTokens,
-                    &format!("tokens of organization '{org_name}'"),
-                )
-                .await?;
-            Ok(tx.list_tokens(&TokenOwner::Org(org.id.clone())).await?)
-        }
-        .await;
-        self.finish(ctx, r).await
+        let mut op = self.read(ctx).await?;
+        let (org, _) = op.guard(org_name, Action::ListOrgTokens).await?;
+        Ok(op.list_tokens(&TokenOwner::Org(org.id.clone())).await?)
     }
 
     pub async fn create_org_token(
@@ -93,52 +129,32 @@ impl Service {
         admin: bool,
         expires: i64,
     ) -> CoreResult<CreatedToken> {
-        let r: CoreResult<_> = async {
-            let mut tx = self.store.begin().await?;
-            let (org, _) = self
-                .org_guard(
-                    &mut *tx,
-                    ctx,
-                    org_name,
-                    Action::ManageOrgTokens,
-                    &format!("tokens of organization '{org_name}'"),
-                )
-                .await?;
-            validate::token_name(name)?;
-            validate::text("description", description, 1000)?;
-            validate::expires(expires, now(), org.settings.max_access_token_expiry_days)?;
-            let created = mint(
-                &mut *tx,
-                TokenKind::Organization,
-                name,
-                description,
-                None,
-                Some(&org.id),
-                None,
-                admin,
-                &creator(ctx),
-                expires,
-            )
+        let mut op = self.write(ctx, Cache::Keep).await?;
+        let (org, _) = op.guard(org_name, Action::ManageOrgTokens).await?;
+        op.check_new_token(&org, name, description, expires)?;
+        let new = NewToken {
+            kind: TokenKind::Organization,
+            name,
+            description,
+            user_id: None,
+            org_id: Some(&org.id),
+            team_id: None,
+            admin,
+            created_by: &creator(ctx),
+            expires,
+        };
+        let now = op.now();
+        let created = mint(op.tx(), now, new).await?;
+        let scope = if admin { "admin" } else { "member" };
+        let desc = format!(
+            "organization token '{name}' ({}) created with {scope} scope, expires {}",
+            created.token.id,
+            describe_expiry(expires)
+        );
+        op.record(&org.id, EventType::OrganizationTokenCreated, desc)
             .await?;
-            let scope = if admin { "admin" } else { "member" };
-            let desc = format!(
-                "organization token '{name}' ({}) created with {scope} scope, expires {}",
-                created.token.id,
-                describe_expiry(expires)
-            );
-            record(
-                &mut *tx,
-                ctx,
-                &org.id,
-                EventType::OrganizationTokenCreated,
-                desc,
-            )
-            .await?;
-            self.commit_keeping_cache(tx).await?;
-            Ok(created)
-        }
-        .await;
-        self.finish(ctx, r).await
+        op.commit().await?;
+        Ok(created)
     }
 
     pub async fn delete_org_token(
@@ -147,40 +163,17 @@ impl Service {
         org_name: &str,
         token_id: &str,
     ) -> CoreResult<()> {
-        let r: CoreResult<_> = async {
-            let mut tx = self.store.begin().await?;
-            let (org, _) = self
-                .org_guard(
-                    &mut *tx,
-                    ctx,
-                    org_name,
-                    Action::ManageOrgTokens,
-                    &format!("tokens of organization '{org_name}'"),
-                )
-                .await?;
-            let token = tx
-                .token_by_id(token_id)
-                .await?
-                .filter(|t| {
-                    t.kind == TokenKind::Organization
-                        && t.org_id.as_deref() == Some(org.id.as_str())
-                        && t.deleted_at.is_none()
-                })
-                .ok_or_else(|| CoreError::not_found(format!("token '{token_id}' not found")))?;
-            tx.mark_token_deleted(&token.id, now()).await?;
-            let desc = format!("organization token '{}' ({}) deleted", token.name, token.id);
-            record(
-                &mut *tx,
-                ctx,
-                &org.id,
-                EventType::OrganizationTokenDeleted,
-                desc,
-            )
+        let mut op = self.write(ctx, Cache::Invalidate).await?;
+        let (org, _) = op.guard(org_name, Action::ManageOrgTokens).await?;
+        let token = op
+            .revoke(token_id, TokenKind::Organization, |t| {
+                t.org_id.as_deref() == Some(org.id.as_str())
+            })
             .await?;
-            self.commit(tx).await
-        }
-        .await;
-        self.finish(ctx, r).await
+        let desc = format!("organization token '{}' ({}) deleted", token.name, token.id);
+        op.record(&org.id, EventType::OrganizationTokenDeleted, desc)
+            .await?;
+        op.commit().await
     }
 
     pub async fn list_team_tokens(
@@ -189,20 +182,11 @@ impl Service {
         org_name: &str,
         team_name: &str,
     ) -> CoreResult<Vec<Token>> {
-        let r: CoreResult<_> = async {
-            let mut tx = self.store.read().await?;
-            let (org, team, facts) = self.team_facts(&mut *tx, ctx, org_name, team_name).await?;
-            self.authorize(
-                ctx,
-                &org,
-                Action::ManageTeamTokens,
-                &facts,
-                &format!("team '{team_name}'"),
-            )?;
-            Ok(tx.list_tokens(&TokenOwner::Team(team.id.clone())).await?)
-        }
-        .await;
-        self.finish(ctx, r).await
+        let mut op = self.read(ctx).await?;
+        let (_, team, _) = op
+            .team_guard(org_name, team_name, Action::ManageTeamTokens)
+            .await?;
+        Ok(op.list_tokens(&TokenOwner::Team(team.id.clone())).await?)
     }
 
     pub async fn create_team_token(
@@ -214,43 +198,33 @@ impl Service {
         description: &str,
         expires: i64,
     ) -> CoreResult<CreatedToken> {
-        let r: CoreResult<_> = async {
-            let mut tx = self.store.begin().await?;
-            let (org, team, facts) = self.team_facts(&mut *tx, ctx, org_name, team_name).await?;
-            self.authorize(
-                ctx,
-                &org,
-                Action::ManageTeamTokens,
-                &facts,
-                &format!("team '{team_name}'"),
-            )?;
-            validate::token_name(name)?;
-            validate::text("description", description, 1000)?;
-            validate::expires(expires, now(), org.settings.max_access_token_expiry_days)?;
-            let created = mint(
-                &mut *tx,
-                TokenKind::Team,
-                name,
-                description,
-                None,
-                Some(&org.id),
-                Some(&team.id),
-                false,
-                &creator(ctx),
-                expires,
-            )
+        let mut op = self.write(ctx, Cache::Keep).await?;
+        let (org, team, _) = op
+            .team_guard(org_name, team_name, Action::ManageTeamTokens)
             .await?;
-            let desc = format!(
-                "team token '{name}' ({}) created for team '{team_name}', expires {}",
-                created.token.id,
-                describe_expiry(expires)
-            );
-            record(&mut *tx, ctx, &org.id, EventType::TeamTokenCreated, desc).await?;
-            self.commit_keeping_cache(tx).await?;
-            Ok(created)
-        }
-        .await;
-        self.finish(ctx, r).await
+        op.check_new_token(&org, name, description, expires)?;
+        let new = NewToken {
+            kind: TokenKind::Team,
+            name,
+            description,
+            user_id: None,
+            org_id: Some(&org.id),
+            team_id: Some(&team.id),
+            admin: false,
+            created_by: &creator(ctx),
+            expires,
+        };
+        let now = op.now();
+        let created = mint(op.tx(), now, new).await?;
+        let desc = format!(
+            "team token '{name}' ({}) created for team '{team_name}', expires {}",
+            created.token.id,
+            describe_expiry(expires)
+        );
+        op.record(&org.id, EventType::TeamTokenCreated, desc)
+            .await?;
+        op.commit().await?;
+        Ok(created)
     }
 
     pub async fn delete_team_token(
@@ -260,34 +234,21 @@ impl Service {
         team_name: &str,
         token_id: &str,
     ) -> CoreResult<()> {
-        let r: CoreResult<_> = async {
-            let mut tx = self.store.begin().await?;
-            let (org, team, facts) = self.team_facts(&mut *tx, ctx, org_name, team_name).await?;
-            self.authorize(
-                ctx,
-                &org,
-                Action::ManageTeamTokens,
-                &facts,
-                &format!("team '{team_name}'"),
-            )?;
-            let token = tx
-                .token_by_id(token_id)
-                .await?
-                .filter(|t| {
-                    t.kind == TokenKind::Team
-                        && t.team_id.as_deref() == Some(team.id.as_str())
-                        && t.deleted_at.is_none()
-                })
-                .ok_or_else(|| CoreError::not_found(format!("token '{token_id}' not found")))?;
-            tx.mark_token_deleted(&token.id, now()).await?;
-            let desc = format!(
-                "team token '{}' ({}) of team '{team_name}' deleted",
-                token.name, token.id
-            );
-            record(&mut *tx, ctx, &org.id, EventType::TeamTokenDeleted, desc).await?;
-            self.commit(tx).await
-        }
-        .await;
-        self.finish(ctx, r).await
+        let mut op = self.write(ctx, Cache::Invalidate).await?;
+        let (org, team, _) = op
+            .team_guard(org_name, team_name, Action::ManageTeamTokens)
+            .await?;
+        let token = op
+            .revoke(token_id, TokenKind::Team, |t| {
+                t.team_id.as_deref() == Some(team.id.as_str())
+            })
+            .await?;
+        let desc = format!(
+            "team token '{}' ({}) of team '{team_name}' deleted",
+            token.name, token.id
+        );
+        op.record(&org.id, EventType::TeamTokenDeleted, desc)
+            .await?;
+        op.commit().await
     }
 }

@@ -4,12 +4,12 @@ use std::sync::Arc;
 
 use stackgate_store::{Org, OrgRole, OrgSettings, Token, TokenKind, TokenOwner, Tx, User};
 
-use super::tokens::{mint, CreatedToken};
-use super::{lock_chains, record, Service};
+use super::tokens::{mint, CreatedToken, NewToken};
+use super::{lock_chains, Cache, Op, Service};
 use crate::authz::{self, Action, Actor, Facts, OrgPolicy};
 use crate::catalog::EventType;
 use crate::error::{CoreError, CoreResult};
-use crate::principal::{now, Ctx, Identity};
+use crate::principal::{Ctx, Identity};
 use crate::validate;
 
 impl Service {
@@ -30,8 +30,8 @@ impl Service {
 
     pub async fn list_personal_tokens(&self, ctx: &Ctx) -> CoreResult<Vec<Token>> {
         let user = self.require_user(ctx)?;
-        let mut tx = self.store.read().await?;
-        Ok(tx.list_tokens(&TokenOwner::User(user.id.clone())).await?)
+        let mut op = self.read(ctx).await?;
+        Ok(op.list_tokens(&TokenOwner::User(user.id.clone())).await?)
     }
 
     /// Creates a personal token; `personal-token-created` is written in every org the
@@ -42,68 +42,40 @@ impl Service {
         description: &str,
         expires: i64,
     ) -> CoreResult<CreatedToken> {
-        let user = self.require_user(ctx)?.clone();
+        let user = self.require_user(ctx)?;
         validate::text("description", description, 1000)?;
-        validate::expires(expires, now(), None)?;
-        let mut tx = self.store.begin().await?;
+        validate::expires(expires, self.now(), None)?;
+        let mut op = self.write(ctx, Cache::Keep).await?;
         let created = mint(
-            &mut *tx,
-            TokenKind::Personal,
-            "",
-            description,
-            Some(&user.id),
-            None,
-            None,
-            false,
-            &user.login,
-            expires,
+            op.tx(),
+            self.now(),
+            personal_token(user, description, expires),
         )
         .await?;
-        for org in user_orgs_locked(&mut *tx, &user.id).await? {
-            let desc = format!(
-                "personal token {} created by {} (expires {})",
-                created.token.id,
-                user.login,
-                describe_expiry(expires)
-            );
-            record(
-                &mut *tx,
-                ctx,
-                &org.id,
-                EventType::PersonalTokenCreated,
-                desc,
-            )
+        let desc = format!(
+            "personal token {} created by {} (expires {})",
+            created.token.id,
+            user.login,
+            describe_expiry(expires)
+        );
+        op.record_in_user_orgs(user, EventType::PersonalTokenCreated, &desc)
             .await?;
-        }
-        self.commit_keeping_cache(tx).await?;
+        op.commit().await?;
         Ok(created)
     }
 
     pub async fn delete_personal_token(&self, ctx: &Ctx, token_id: &str) -> CoreResult<()> {
-        let user = self.require_user(ctx)?.clone();
-        let mut tx = self.store.begin().await?;
-        let token = tx
-            .token_by_id(token_id)
-            .await?
-            .filter(|t| {
-                t.kind == TokenKind::Personal
-                    && t.user_id.as_deref() == Some(user.id.as_str())
-                    && t.deleted_at.is_none()
+        let user = self.require_user(ctx)?;
+        let mut op = self.write(ctx, Cache::Invalidate).await?;
+        let token = op
+            .revoke(token_id, TokenKind::Personal, |t| {
+                t.user_id.as_deref() == Some(user.id.as_str())
             })
-            .ok_or_else(|| CoreError::not_found(format!("token '{token_id}' not found")))?;
-        tx.mark_token_deleted(&token.id, now()).await?;
-        for org in user_orgs_locked(&mut *tx, &user.id).await? {
-            let desc = format!("personal token {} of {} deleted", token.id, user.login);
-            record(
-                &mut *tx,
-                ctx,
-                &org.id,
-                EventType::PersonalTokenDeleted,
-                desc,
-            )
             .await?;
-        }
-        self.commit(tx).await
+        let desc = format!("personal token {} of {} deleted", token.id, user.login);
+        op.record_in_user_orgs(user, EventType::PersonalTokenDeleted, &desc)
+            .await?;
+        op.commit().await
     }
 
     // ---- operator commands (the CLI runs these with local database access)
@@ -129,19 +101,20 @@ impl Service {
             },
             email: email.to_string(),
             site_admin,
-            created: now(),
+            created: self.now(),
         };
-        let mut tx = self.store.begin().await?;
-        tx.insert_user(&user)
+        let operator = Ctx::operator("cli");
+        let mut op = self.write(&operator, Cache::Invalidate).await?;
+        op.insert_user(&user)
             .await
             .map_err(|e| CoreError::from_store(e, || format!("user '{login}' already exists")))?;
-        self.commit(tx).await?;
+        op.commit().await?;
         Ok(user)
     }
 
     /// Operator bootstrap: ensures `admin_login` exists (as site admin), creates `org_name`
     /// with them as its admin (or makes them admin of an existing org), and returns a new
-    /// personal token for them.
+    /// personal token for them. The events name the admin, from `source`.
     pub async fn init_org(
         &self,
         org_name: &str,
@@ -151,12 +124,13 @@ impl Service {
     ) -> CoreResult<CreatedToken> {
         validate::name("organization", org_name)?;
         validate::name("user", admin_login)?;
-        let now = now();
-        let mut tx = self.store.begin().await?;
-        let user = match tx.user_by_login(admin_login).await? {
+        let now = self.now();
+        let system = Ctx::operator(source);
+        let mut op = self.write(&system, Cache::Invalidate).await?;
+        let user = match op.user_by_login(admin_login).await? {
             Some(user) => {
                 if !user.site_admin {
-                    tx.set_site_admin(&user.id, true).await?;
+                    op.set_site_admin(&user.id, true).await?;
                 }
                 user
             }
@@ -169,11 +143,11 @@ impl Service {
                     site_admin: true,
                     created: now,
                 };
-                tx.insert_user(&user).await?;
+                op.insert_user(&user).await?;
                 user
             }
         };
-        let org = match tx.org_by_name(org_name).await? {
+        let org = match op.org_by_name(org_name).await? {
             Some(org) => org,
             None => {
                 let org = Org {
@@ -182,69 +156,43 @@ impl Service {
                     created: now,
                     settings: OrgSettings::default(),
                 };
-                tx.insert_org(&org).await?;
+                op.insert_org(&org).await?;
                 org
             }
         };
-        let operator = Ctx::new(
+        let admin = Ctx::new(
             Arc::new(crate::principal::Principal {
                 identity: Identity::User(user.clone()),
                 token: None,
             }),
             source,
         );
-        match tx.membership(&org.id, &user.id).await? {
+        match op.membership(&org.id, &user.id).await? {
             None => {
-                tx.insert_membership(&org.id, &user.id, OrgRole::Admin, now)
+                op.insert_membership(&org.id, &user.id, OrgRole::Admin, now)
                     .await?;
-                record(
-                    &mut *tx,
-                    &operator,
-                    &org.id,
-                    EventType::MemberAdded,
-                    format!("{admin_login} added to '{org_name}' as admin by the operator"),
-                )
-                .await?;
+                let desc = format!("{admin_login} added to '{org_name}' as admin by the operator");
+                op.record_as(&admin, &org.id, EventType::MemberAdded, desc)
+                    .await?;
             }
             Some(OrgRole::Admin) => {}
             Some(_) => {
-                tx.set_member_role(&org.id, &user.id, OrgRole::Admin)
+                op.set_member_role(&org.id, &user.id, OrgRole::Admin)
                     .await?;
-                record(
-                    &mut *tx,
-                    &operator,
-                    &org.id,
-                    EventType::MemberRoleChanged,
-                    format!("{admin_login} made admin of '{org_name}' by the operator"),
-                )
-                .await?;
+                let desc = format!("{admin_login} made admin of '{org_name}' by the operator");
+                op.record_as(&admin, &org.id, EventType::MemberRoleChanged, desc)
+                    .await?;
             }
         }
-        let created = mint(
-            &mut *tx,
-            TokenKind::Personal,
-            "",
-            &format!("created by stackgate init for {org_name}"),
-            Some(&user.id),
-            None,
-            None,
-            false,
-            &user.login,
-            0,
-        )
-        .await?;
-        record(
-            &mut *tx,
-            &operator,
-            &org.id,
-            EventType::PersonalTokenCreated,
-            format!(
-                "personal token {} created for {admin_login} by the operator",
-                created.token.id
-            ),
-        )
-        .await?;
-        self.commit(tx).await?;
+        let description = format!("created by stackgate init for {org_name}");
+        let created = mint(op.tx(), now, personal_token(&user, &description, 0)).await?;
+        let desc = format!(
+            "personal token {} created for {admin_login} by the operator",
+            created.token.id
+        );
+        op.record_as(&admin, &org.id, EventType::PersonalTokenCreated, desc)
+            .await?;
+        op.commit().await?;
         Ok(created)
     }
 
@@ -254,22 +202,42 @@ impl Service {
         user: &User,
         description: &str,
     ) -> CoreResult<CreatedToken> {
-        let mut tx = self.store.begin().await?;
-        let created = mint(
-            &mut *tx,
-            TokenKind::Personal,
-            "",
-            description,
-            Some(&user.id),
-            None,
-            None,
-            false,
-            &user.login,
-            0,
-        )
-        .await?;
-        self.commit(tx).await?;
+        let operator = Ctx::operator("cli");
+        let mut op = self.write(&operator, Cache::Invalidate).await?;
+        let created = mint(op.tx(), self.now(), personal_token(user, description, 0)).await?;
+        op.commit().await?;
         Ok(created)
+    }
+}
+
+/// A personal token of `user`.
+fn personal_token<'a>(user: &'a User, description: &'a str, expires: i64) -> NewToken<'a> {
+    NewToken {
+        kind: TokenKind::Personal,
+        name: "",
+        description,
+        user_id: Some(&user.id),
+        org_id: None,
+        team_id: None,
+        admin: false,
+        created_by: &user.login,
+        expires,
+    }
+}
+
+impl Op<'_> {
+    /// Appends the same event to the log of every org `user` belongs to, chains locked in
+    /// the global order.
+    async fn record_in_user_orgs(
+        &mut self,
+        user: &User,
+        event: EventType,
+        description: &str,
+    ) -> CoreResult<()> {
+        for org in user_orgs_locked(self.tx(), &user.id).await? {
+            self.record(&org.id, event, description.to_string()).await?;
+        }
+        Ok(())
     }
 }
 
