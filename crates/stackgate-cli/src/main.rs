@@ -195,32 +195,36 @@ async fn open_url(url: &str, pool: &PoolArgs) -> Result<Arc<dyn Store>> {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
+/// Registers the SIGINT and SIGTERM handlers *now* and resolves when either arrives.
+/// Called before the server logs its address, so that a signal sent as soon as it says
+/// it listens (a supervisor, a test) finds the handler in place instead of killing it.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let int = signal(SignalKind::interrupt());
+        let term = signal(SignalKind::terminate());
+        async move {
+            let (mut int, mut term) = match (int, term) {
+                (Ok(int), Ok(term)) => (int, term),
+                (Err(e), _) | (_, Err(e)) => {
+                    tracing::error!(error = %e, "cannot listen for SIGINT/SIGTERM");
+                    return std::future::pending::<()>().await;
+                }
+            };
+            tokio::select! {
+                _ = int.recv() => {},
+                _ = term.recv() => {},
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    async {
         if let Err(e) = tokio::signal::ctrl_c().await {
             tracing::error!(error = %e, "cannot listen for ctrl-c");
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
     }
-    tracing::info!("shutting down");
 }
 
 #[tokio::main]
@@ -258,6 +262,7 @@ async fn main() -> Result<()> {
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("binding {listen}"))?;
+            let shutdown = shutdown_signal();
             tracing::info!(address = %listener.local_addr()?, database = %redact(&db.database), "stackgate listening");
             tokio::spawn(prune_periodically(service.clone(), audit_prune_interval));
             let console = stackgate_console::ConsoleConfig {
@@ -268,7 +273,7 @@ async fn main() -> Result<()> {
             let config = ServerConfig { trusted_proxies };
             let app = stackgate_server::router_with(service.clone(), config)
                 .merge(stackgate_console::router(service, console));
-            stackgate_server::serve_app(listener, app, shutdown_signal()).await?;
+            stackgate_server::serve_app(listener, app, shutdown).await?;
         }
         Command::Init {
             org,

@@ -188,7 +188,7 @@ impl FromRequestParts<Console> for Signed {
             .and_then(SessionId::parse)
             .ok_or(PageError::SignIn)?;
         let session = state.service.session(&id, state.config.session).await?;
-        let ip = stackgate_server::extract::source_ip(parts, &state.config.trusted_proxies);
+        let ip = stackgate_http::client_ip::source_ip(parts, &state.config.trusted_proxies);
         Ok(Signed {
             ctx: Ctx::new(session.principal(), ip),
             session,
@@ -306,7 +306,7 @@ pub async fn login(State(state): State<Console>, req: Request) -> Response {
     if !same_origin(&parts.headers) || !same(&form.csrf, cookie_token) {
         return PageError::csrf().into_response();
     }
-    let ip = stackgate_server::extract::source_ip(&parts, &state.config.trusted_proxies);
+    let ip = stackgate_http::client_ip::source_ip(&parts, &state.config.trusted_proxies);
     let key = (form.login.clone(), ip.clone());
     if state.limiter.blocked(&key, now()) {
         // Not the login field: it is whatever was typed, possibly a password, and the

@@ -7,20 +7,11 @@ use serde_json::{json, Map, Value};
 use stackgate_core::auth::CachedAuth;
 use stackgate_core::service::{OrgView, StackTeam, TeamView};
 use stackgate_core::Identity;
-use stackgate_store::{AuditEvent, Member, Stack, Team, TeamRole, Timestamp, Token, User};
+use stackgate_store::{AuditEvent, Member, Stack, Team, TeamRole, Token, User};
 
 use crate::features;
 
-/// Unix seconds as ISO-8601 with whole seconds (`2026-11-30T12:00:00Z`).
-pub fn iso(t: Timestamp) -> String {
-    time::OffsetDateTime::from_unix_timestamp(t)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_string())
-}
+pub use stackgate_http::iso;
 
 /// The body of `GET /api/user` (`models/user.py`), serialised straight from the cached
 /// token facts: this is the most frequent authenticated request.

@@ -8,15 +8,12 @@
 
 mod common;
 
-#[path = "api/audit.rs"]
-mod audit;
-#[path = "api/current_user.rs"]
-mod current_user;
-#[path = "api/org_tokens.rs"]
-mod org_tokens;
-#[path = "api/policy.rs"]
-mod policy;
-#[path = "api/revocation.rs"]
-mod revocation;
-#[path = "api/stacks.rs"]
-mod stacks;
+/// The areas, in `tests/api/`.
+mod api {
+    mod audit;
+    mod current_user;
+    mod org_tokens;
+    mod policy;
+    mod revocation;
+    mod stacks;
+}

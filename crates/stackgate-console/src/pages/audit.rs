@@ -1,14 +1,12 @@
 //! The audit log: newest first, filters (event, user, token, time range), paging, and
 //! CSV / CEF export through the same service call as the API's export.
 
-use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use maud::html;
 use serde::Deserialize;
 use stackgate_core::catalog::EventType;
-use stackgate_server::export::{self, Format};
+use stackgate_http::export::{self, Format};
 use stackgate_store::AuditQuery;
 
 use crate::error::{PageError, PageResult};
@@ -172,14 +170,6 @@ pub async fn export(
         .service
         .export_audit(&signed.ctx, &org, q, format.extension())
         .await?;
-    let disposition = format!(
-        "attachment; filename=\"auditlogs-{org}.{}\"",
-        format.extension()
-    );
-    Response::builder()
-        .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
-        .header(header::CONTENT_DISPOSITION, disposition)
-        .body(Body::from_stream(export::body_stream(exp, format)))
+    export::response(&org, exp, format)
         .map_err(|e| PageError::from(stackgate_core::CoreError::Internal(e.to_string())))
-        .map(IntoResponse::into_response)
 }

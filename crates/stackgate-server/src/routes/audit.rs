@@ -1,8 +1,6 @@
 //! `/api/orgs/{org}/auditlogs...`: listing and the event catalogue.
 
-use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::header;
 use axum::response::Response;
 use axum::Json;
 use serde::Deserialize;
@@ -10,10 +8,10 @@ use serde_json::{json, Value};
 use stackgate_core::catalog::EventType;
 use stackgate_core::service::EXPORT_BATCH;
 use stackgate_core::validate;
+use stackgate_http::export::{self, Format};
 use stackgate_store::AuditQuery;
 
 use crate::error::{ApiError, ApiResult};
-use crate::export::{self, Format};
 use crate::extract::{ApiQuery, Auth};
 use crate::{wire, AppState};
 
@@ -70,11 +68,7 @@ fn audit_query(
                 .collect()
         })
         .unwrap_or_default();
-    if let Some(unknown) = events.iter().find(|e| EventType::from_id(e).is_none()) {
-        return Err(ApiError::bad_request(format!(
-            "unknown event type '{unknown}'"
-        )));
-    }
+    // Unknown event types are refused by the service (400), for the console too.
     let query = AuditQuery {
         org_id: String::new(),
         before_seq: None,
@@ -177,14 +171,7 @@ async fn export(
         .service
         .export_audit(&auth.ctx, &org, query, format.extension())
         .await?;
-    let disposition = format!(
-        "attachment; filename=\"auditlogs-{org}.{}\"",
-        format.extension()
-    );
-    Response::builder()
-        .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
-        .header(header::CONTENT_DISPOSITION, disposition)
-        .body(Body::from_stream(export::body_stream(export, format)))
+    export::response(&org, export, format)
         .map_err(|e| ApiError::from(stackgate_core::CoreError::Internal(e.to_string())))
 }
 

@@ -1,11 +1,16 @@
-//! Route handlers, one module per API area. Handlers are thin: they parse the request,
-//! call one service operation and shape its result; no permission logic lives here.
+//! Route handlers, one module per API area, and the route [`table()`] that mounts them.
+//! Handlers are thin: they parse the request, call one service operation and shape its
+//! result; no permission logic lives here.
 
 pub mod audit;
 pub mod orgs;
+mod pulumi_team;
 pub mod stacks;
+pub mod table;
 pub mod tokens;
 pub mod user;
+
+pub use table::{route_list, table, Route};
 
 use axum::extract::State;
 use axum::http::StatusCode;

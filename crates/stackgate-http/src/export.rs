@@ -5,13 +5,16 @@
 //! covers is present, so an auditor can re-verify an exported file offline (see
 //! `stackgate-core/src/chain.rs` for the canonical encoding).
 
+use axum::body::Body;
+use axum::http::header;
+use axum::response::Response;
 use bytes::Bytes;
 use futures_util::stream::{self, Stream, StreamExt};
 use stackgate_core::catalog::EventType;
 use stackgate_core::service::AuditExport;
 use stackgate_store::AuditEvent;
 
-use crate::wire::iso;
+use crate::iso;
 
 /// The columns of a CSV export: Pulumi's nine, then stackgate's chain columns.
 pub const CSV_HEADER: [&str; 15] = [
@@ -177,6 +180,23 @@ pub fn body_stream(
     });
     // Fused: the compression layer may poll once more after the end.
     stream::iter(header).chain(pages).fuse()
+}
+
+/// The export response: a plain-text attachment named `auditlogs-<org>.<format>` whose
+/// body streams from `export`. The API and the console answer an export alike.
+pub fn response(
+    org: &str,
+    export: AuditExport,
+    format: Format,
+) -> Result<Response, axum::http::Error> {
+    let disposition = format!(
+        "attachment; filename=\"auditlogs-{org}.{}\"",
+        format.extension()
+    );
+    Response::builder()
+        .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+        .header(header::CONTENT_DISPOSITION, disposition)
+        .body(Body::from_stream(body_stream(export, format)))
 }
 
 #[cfg(test)]

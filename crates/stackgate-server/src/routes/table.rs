@@ -1,0 +1,154 @@
+//! The route table: every API route as (method, path template, handler), once.
+//!
+//! The router is built from [`table`], and the tests that must cover every route (the
+//! permission sweep, audit coverage) iterate over [`route_list`], which is derived from
+//! the same entries. A route therefore cannot be served without those tests knowing it.
+//! Each entry names one method, so the method a test sees is the method the handler is
+//! mounted on; entries that share a path are merged by `Router::route` (which panics on a
+//! repeated method and path, so a duplicate entry cannot go unnoticed either).
+
+use axum::handler::Handler;
+use axum::http::Method;
+use axum::routing::{self, MethodRouter};
+use tower_http::compression::CompressionLayer;
+
+use super::{audit, orgs, pulumi_team, stacks, tokens, user};
+use crate::AppState;
+
+/// One API route: a method on a path template, and the handler mounted there.
+pub struct Route {
+    pub method: Method,
+    /// The path in axum's syntax (`/api/orgs/{org}`), as the router matches it.
+    pub path: &'static str,
+    pub(crate) endpoint: MethodRouter<AppState>,
+}
+
+impl Route {
+    fn new(method: Method, path: &'static str, endpoint: MethodRouter<AppState>) -> Route {
+        Route {
+            method,
+            path,
+            endpoint,
+        }
+    }
+
+    /// GET (axum also answers HEAD through a GET handler, without the body).
+    fn get<H: Handler<T, AppState>, T: 'static>(path: &'static str, h: H) -> Route {
+        Route::new(Method::GET, path, routing::get(h))
+    }
+
+    fn head<H: Handler<T, AppState>, T: 'static>(path: &'static str, h: H) -> Route {
+        Route::new(Method::HEAD, path, routing::head(h))
+    }
+
+    fn post<H: Handler<T, AppState>, T: 'static>(path: &'static str, h: H) -> Route {
+        Route::new(Method::POST, path, routing::post(h))
+    }
+
+    fn patch<H: Handler<T, AppState>, T: 'static>(path: &'static str, h: H) -> Route {
+        Route::new(Method::PATCH, path, routing::patch(h))
+    }
+
+    fn delete<H: Handler<T, AppState>, T: 'static>(path: &'static str, h: H) -> Route {
+        Route::new(Method::DELETE, path, routing::delete(h))
+    }
+
+    /// Gzips the response when the client accepts it (exports can be large; other
+    /// responses are small and gain nothing from it).
+    fn gzipped(self) -> Route {
+        let endpoint = self.endpoint.layer(CompressionLayer::new().gzip(true));
+        Route { endpoint, ..self }
+    }
+}
+
+/// Every API route, grouped by area.
+pub fn table() -> Vec<Route> {
+    vec![
+        Route::get("/healthz", super::healthz),
+        Route::get("/api/capabilities", super::capabilities),
+        // The caller.
+        Route::get("/api/user", user::current_user),
+        Route::get("/api/user/organizations/default", user::default_org),
+        Route::get("/api/user/tokens", user::list_tokens),
+        Route::post("/api/user/tokens", user::create_token),
+        Route::delete("/api/user/tokens/{tokenId}", user::delete_token),
+        Route::get("/api/user/stacks", user::list_stacks),
+        // Orgs and members.
+        Route::get("/api/orgs/{org}", orgs::get_org),
+        Route::patch("/api/orgs/{org}", orgs::update_org),
+        Route::get("/api/orgs/{org}/members", orgs::list_members),
+        Route::post("/api/orgs/{org}/members/{login}", orgs::add_member),
+        Route::patch("/api/orgs/{org}/members/{login}", orgs::update_member),
+        Route::delete("/api/orgs/{org}/members/{login}", orgs::remove_member),
+        Route::get("/api/orgs/{org}/members/{login}/teams", orgs::member_teams),
+        // Teams. `pulumi` is the creation path; a team may still be named "pulumi".
+        Route::get("/api/orgs/{org}/teams", orgs::list_teams),
+        Route::post("/api/orgs/{org}/teams/pulumi", orgs::create_team),
+        Route::get("/api/orgs/{org}/teams/pulumi", pulumi_team::get),
+        Route::patch("/api/orgs/{org}/teams/pulumi", pulumi_team::update),
+        Route::delete("/api/orgs/{org}/teams/pulumi", pulumi_team::delete),
+        Route::get("/api/orgs/{org}/teams/{team}", orgs::get_team),
+        Route::patch("/api/orgs/{org}/teams/{team}", orgs::update_team),
+        Route::delete("/api/orgs/{org}/teams/{team}", orgs::delete_team),
+        // Tokens.
+        Route::get(
+            "/api/orgs/{org}/teams/{team}/tokens",
+            tokens::list_team_tokens,
+        ),
+        Route::post(
+            "/api/orgs/{org}/teams/{team}/tokens",
+            tokens::create_team_token,
+        ),
+        Route::delete(
+            "/api/orgs/{org}/teams/{team}/tokens/{tokenId}",
+            tokens::delete_team_token,
+        ),
+        Route::get("/api/orgs/{org}/tokens", tokens::list_org_tokens),
+        Route::post("/api/orgs/{org}/tokens", tokens::create_org_token),
+        Route::delete("/api/orgs/{org}/tokens/{tokenId}", tokens::delete_org_token),
+        // The audit log.
+        Route::get("/api/orgs/{org}/auditlogs", audit::list_v1),
+        Route::get("/api/orgs/{org}/auditlogs/v2", audit::list_v2),
+        Route::get("/api/orgs/{org}/auditlogs/event-types", audit::event_types),
+        Route::get("/api/orgs/{org}/auditlogs/export", audit::export_v1).gzipped(),
+        Route::get("/api/orgs/{org}/auditlogs/v2/export", audit::export_v2).gzipped(),
+        Route::get("/api/orgs/{org}/auditlogs/verify", audit::verify),
+        // Stacks.
+        Route::post("/api/orgs/{org}/bulk-transfer/stacks", stacks::transfer_all),
+        Route::post("/api/stacks/{org}/{project}", stacks::create_stack),
+        Route::head("/api/stacks/{org}/{project}", stacks::project_exists),
+        Route::get("/api/stacks/{org}/{project}/{stack}", stacks::get_stack),
+        Route::delete("/api/stacks/{org}/{project}/{stack}", stacks::delete_stack),
+        Route::post(
+            "/api/stacks/{org}/{project}/{stack}/transfer",
+            stacks::transfer_stack,
+        ),
+        Route::patch(
+            "/api/stacks/{org}/{project}/{stack}/tags",
+            stacks::replace_tags,
+        ),
+        Route::post("/api/stacks/{org}/{project}/{stack}/tags", stacks::set_tag),
+        Route::delete(
+            "/api/stacks/{org}/{project}/{stack}/tags/{tag}",
+            stacks::delete_tag,
+        ),
+        Route::get(
+            "/api/stacks/{org}/{project}/{stack}/teams",
+            stacks::stack_teams,
+        ),
+        Route::patch(
+            "/api/console/stacks/{org}/{project}/{stack}/teams/{team}",
+            stacks::set_stack_team,
+        ),
+        Route::get(
+            "/api/console/orgs/{org}/members/{login}/stacks/{project}/{stack}",
+            stacks::member_stack_permissions,
+        ),
+    ]
+}
+
+/// `(method, path template)` of every route of [`table`], in table order: what the
+/// route-coverage tests iterate over.
+pub fn route_list() -> Vec<(Method, &'static str)> {
+    table().into_iter().map(|r| (r.method, r.path)).collect()
+}
