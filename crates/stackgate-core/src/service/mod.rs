@@ -13,6 +13,7 @@ mod sessions;
 mod stacks;
 mod teams;
 mod tokens;
+mod transfer;
 mod users;
 
 use std::sync::Arc;

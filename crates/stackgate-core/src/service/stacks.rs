@@ -151,7 +151,7 @@ impl Op<'_> {
     }
 
     /// Loads org and stack and authorizes `action` on it; 404 when the stack is hidden.
-    async fn stack_guard(
+    pub(super) async fn stack_guard(
         &mut self,
         org_name: &str,
         project: &str,
@@ -536,114 +536,5 @@ impl Service {
             teams,
             explicit,
         })
-    }
-
-    /// Moves a stack to another org. Checks, in order: source visible (404), transfer
-    /// allowed (403), destination open to the principal (404), name free there (409).
-    pub async fn transfer_stack(
-        &self,
-        ctx: &Ctx,
-        org_name: &str,
-        project: &str,
-        stack_name: &str,
-        to_org: &str,
-    ) -> CoreResult<()> {
-        let mut op = self.write(ctx, Cache::Keep).await?;
-        let (org, stack, _) = op
-            .stack_guard(org_name, project, stack_name, Action::TransferStack)
-            .await?;
-        let dest = op.transfer_destination(&org, to_org).await?;
-        op.lock_chains(&[&org.id, &dest.id]).await?;
-        op.move_one(&org, &dest, &stack).await?;
-        op.commit().await
-    }
-
-    /// Moves every stack of `from_org` to `to_org`, all or nothing.
-    pub async fn transfer_all_stacks(
-        &self,
-        ctx: &Ctx,
-        org_name: &str,
-        from_org: &str,
-        to_org: &str,
-    ) -> CoreResult<usize> {
-        if from_org != org_name {
-            return Err(CoreError::bad_request(
-                "fromOrg must be the organization in the path",
-            ));
-        }
-        let mut op = self.write(ctx, Cache::Keep).await?;
-        let (org, facts) = op.guard(org_name, Action::ReadOrg).await?;
-        let stacks = op.org_stacks(&org.id).await?;
-        // Every stack must be transferable by the caller; a stack it may not even see
-        // refuses the whole request without being named (its existence stays hidden).
-        // An empty org still asks the question, for a stack with no grants.
-        let all = format!("every stack of '{org_name}'");
-        let mut each = Vec::with_capacity(stacks.len().max(1));
-        if stacks.is_empty() {
-            each.push((facts.clone().with_stack(StackFacts::default()), all.clone()));
-        }
-        for stack in &stacks {
-            let sf = op.stack_facts(&org, stack).await?;
-            let facts = facts.clone().with_stack(sf);
-            let target = if authz::check(Action::ReadStack, &facts).is_ok() {
-                format!("stack '{org_name}/{}/{}'", stack.project, stack.name)
-            } else {
-                all.clone()
-            };
-            each.push((facts, target));
-        }
-        op.authorize_all(&org, Action::TransferStack, &each, &all)
-            .await?;
-        let dest = op.transfer_destination(&org, to_org).await?;
-        op.lock_chains(&[&org.id, &dest.id]).await?;
-        for stack in &stacks {
-            op.move_one(&org, &dest, stack).await?;
-        }
-        op.commit().await?;
-        Ok(stacks.len())
-    }
-}
-
-impl Op<'_> {
-    /// The org a stack moves to: hidden (404) unless the principal may receive stacks
-    /// there from `source`.
-    async fn transfer_destination(&mut self, source: &Org, to_org: &str) -> CoreResult<Org> {
-        let hidden = || CoreError::not_found(format!("organization '{to_org}' not found"));
-        let dest = self.org_by_name(to_org).await?.ok_or_else(hidden)?;
-        if dest.id == source.id {
-            return Err(CoreError::bad_request(
-                "the stack is already in that organization",
-            ));
-        }
-        let mut facts = self.facts(&dest).await?;
-        facts.transfer_source_accepted = dest
-            .settings
-            .accept_stack_transfers_from
-            .contains(&source.name);
-        authz::check(Action::ReceiveStack, &facts).map_err(|_| hidden())?;
-        Ok(dest)
-    }
-
-    /// Moves one stack and records the move in both orgs' logs.
-    async fn move_one(&mut self, from: &Org, to: &Org, stack: &Stack) -> CoreResult<()> {
-        let path = format!("{}/{}", stack.project, stack.name);
-        if self
-            .stack(&to.id, &stack.project, &stack.name)
-            .await?
-            .is_some()
-        {
-            return Err(CoreError::conflict(format!(
-                "stack '{}/{path}' already exists",
-                to.name
-            )));
-        }
-        self.move_stack(&stack.id, &to.id).await?;
-        let desc = format!(
-            "stack '{path}' transferred from '{}' to '{}'",
-            from.name, to.name
-        );
-        let event = EventType::StackTransferredToOrganization;
-        self.record(&from.id, event, desc.clone()).await?;
-        self.record(&to.id, event, desc).await
     }
 }
