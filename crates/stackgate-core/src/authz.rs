@@ -2,14 +2,37 @@
 //!
 //! [`check`] is a pure function of an [`Action`] and the [`Facts`] a service loaded from the
 //! store (the actor's standing in the target org, the org's policy flags, the actor's team
-//! role and stack grants). It encodes the table in `shared/design/permissions.md`; its unit
-//! test walks every actor kind × action. No handler, SQL query or service compares roles
-//! itself: they load facts, call `check`, and act on the verdict.
+//! role and stack grants). No handler, SQL query or service compares roles itself: they
+//! load facts, call `check`, and act on the verdict. `tests/authz_table/` writes the whole
+//! table out by hand and checks every actor kind × action against it.
 //!
-//! A verdict of [`Denied::NotFound`] means the actor may not even learn that the target
-//! exists (answered 404, not audited in the target org); [`Denied::Forbidden`] means it can
-//! see the target but lacks the permission (answered 403, recorded as an auth-failure
-//! event in the org that owns the target).
+//! # The model
+//! - **Actors.** A user acts with their org role (admin, member, billing-manager) and team
+//!   memberships. A member-scope org token acts as a member of its one org who is in no
+//!   team; an admin-scope org token as an admin of its org, except that it can never create
+//!   or delete org tokens. A team token acts with its team's stack grants. Org and team
+//!   tokens see nothing of another org (404).
+//! - **Org roles.** Admin: everything in the org. Member: read the org (members, teams),
+//!   create stacks and teams when the org's `membersCanCreateStacks` / `membersCanCreateTeams`
+//!   allow it; as a team's team admin, change that team's members and tokens. Billing
+//!   manager: read the org only.
+//! - **Stack level** (effective level on one stack): the highest of the org's default
+//!   member permission, the grants of the actor's teams (a team token: its team's), and
+//!   admin for the stack's creator; org admins and admin org tokens have admin on every
+//!   stack of their org. Levels are ordered through [`StackPermission::rank`], never by
+//!   their wire codes. Read (101): see the stack, its teams and state. Write (102): tags,
+//!   updates. Admin (103, and 104 = creator): delete, transfer (members also need
+//!   `membersCanTransferStacks`), grant team access on the stack-centric endpoint.
+//! - **Org-wide actions** on members, team stack grants, org tokens, settings and the audit
+//!   log need the admin role or an admin-scope org token; personal tokens are a user's own.
+//!
+//! # Verdicts
+//! [`Denied::NotFound`] means the actor may not even learn that the target exists (another
+//! org, a stack below read): answered 404, not audited in the target org.
+//! [`Denied::Forbidden`] means it can see the target but lacks the permission: answered 403
+//! and recorded as an auth-failure event in the org that owns the target, with
+//! [`Failure::StackPermission`] for a missing stack level and [`Failure::OrgRole`] for a
+//! missing role, token scope or org policy flag.
 
 use stackgate_store::{OrgRole, OrgSettings, StackPermission, TeamRole};
 

@@ -1,7 +1,9 @@
 //! The audit event catalogue: every event stackgate writes, with Pulumi's ids and flags.
 //!
 //! Events are a closed enum so a service cannot write an id that the catalogue endpoint
-//! does not list. Rows follow `shared/design/audit-events.md`.
+//! does not list. Ids are Pulumi's kebab-case ones; the few Pulumi has no event for are
+//! marked `[ours]` where they are defined. Each carries Pulumi's flags: whether it needs
+//! org admin or stack admin, and whether it records an authentication failure.
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum EventType {

@@ -1,4 +1,6 @@
-//! Input rules shared by every entry point (API, console, CLI), from `permissions.md`.
+//! Input rules shared by every entry point (API, console, CLI): names, free text, token
+//! expiry (unix seconds, 0 = never, in the future and at most [`MAX_TOKEN_DAYS`] ahead,
+//! and within an org's maximum token lifetime when it sets one) and page sizes.
 
 use stackgate_store::Timestamp;
 

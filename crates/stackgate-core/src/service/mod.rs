@@ -1,6 +1,6 @@
 //! Services: the operations of stackgate, one module per area.
 //!
-//! Every operation runs in the frame of [`op::Op`]: open a transaction, load the target
+//! Every operation runs in the frame of `op::Op`: open a transaction, load the target
 //! and the facts [`authz::check`](crate::authz::check) needs, decide, change state, append
 //! the audit event, commit — so a change and its event land together or not at all, and a
 //! refusal answered 403 is recorded as an auth-failure event in a transaction of its own.

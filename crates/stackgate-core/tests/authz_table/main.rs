@@ -1,4 +1,4 @@
-//! The permission table of `shared/design/permissions.md`, written out by hand, checked
+//! The permission table (the model is stated in `stackgate_core::authz`), written out by hand, checked
 //! against `stackgate_core::authz::check` for every principal kind × every action.
 //!
 //! The expected verdicts are NOT computed by re-implementing the decision: they are the
@@ -138,7 +138,7 @@ fn authz_matches_the_spec_table() {
     assert!(checked > 0);
     assert!(
         failures.is_empty(),
-        "{} disagreement(s) with permissions.md:\n{}",
+        "{} disagreement(s) with the permission table:\n{}",
         failures.len(),
         failures.join("\n")
     );

@@ -1,4 +1,4 @@
-//! The table itself: principal kinds (columns), cells, the rows of `permissions.md`,
+//! The table itself: principal kinds (columns), cells, the rows (one per action),
 //! the explicit stack levels, and the expected verdict of a cell in a scenario.
 
 use stackgate_core::authz::{Action, Actor, Denied, Failure, OrgPolicy};
@@ -177,7 +177,7 @@ pub const CS: Cell = AllowIf(CreateStacks);
 pub const CT: Cell = AllowIf(CreateTeams);
 
 // ---------------------------------------------------------------------------------------
-// THE TABLE (from permissions.md)
+// THE TABLE (one row per action, one column per principal kind)
 // ---------------------------------------------------------------------------------------
 
 /// Columns:
