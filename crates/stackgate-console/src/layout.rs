@@ -1,13 +1,25 @@
 //! The page frame (header, org switcher, navigation) and small shared widgets.
 
-use axum::response::Html;
+use axum::response::{Html, IntoResponse, Response};
 use maud::{html, Markup, DOCTYPE};
 use stackgate_core::authz::Action;
 
 use crate::assets::{CSS_PATH, JS_PATH};
 use crate::error::PageResult;
 use crate::session::Signed;
-use crate::Console;
+
+/// The `<head>` every page shares: charset, viewport, title, the stylesheet and script.
+fn head(title: &str) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            title { (title) " · stackgate" }
+            link rel="stylesheet" href=(CSS_PATH);
+            script src=(JS_PATH) defer {}
+        }
+    }
+}
 
 /// A complete HTML document without navigation (sign-in and error pages).
 pub fn bare(title: &str, body: Markup) -> Html<String> {
@@ -15,13 +27,7 @@ pub fn bare(title: &str, body: Markup) -> Html<String> {
         html! {
             (DOCTYPE)
             html lang="en" {
-                head {
-                    meta charset="utf-8";
-                    meta name="viewport" content="width=device-width, initial-scale=1";
-                    title { (title) " · stackgate" }
-                    link rel="stylesheet" href=(CSS_PATH);
-                    script src=(JS_PATH) defer {}
-                }
+                (head(title))
                 body {
                     main #main.narrow { (body) }
                 }
@@ -42,18 +48,17 @@ pub struct Frame {
 }
 
 impl Frame {
-    pub async fn load(state: &Console, signed: &Signed, org: Option<&str>) -> PageResult<Frame> {
-        Self::load_for(state, signed, org, None, None).await
+    pub async fn load(signed: &Signed, org: Option<&str>) -> PageResult<Frame> {
+        Self::load_for(signed, org, None, None).await
     }
 
     pub async fn load_for(
-        state: &Console,
         signed: &Signed,
         org: Option<&str>,
         team: Option<&str>,
         stack: Option<(&str, &str)>,
     ) -> PageResult<Frame> {
-        let orgs = state
+        let orgs = signed
             .service
             .my_orgs(&signed.ctx)
             .await?
@@ -62,7 +67,7 @@ impl Frame {
             .collect();
         let permitted = match org {
             Some(org) => {
-                state
+                signed
                     .service
                     .permitted_actions(&signed.ctx, org, team, stack)
                     .await?
@@ -115,13 +120,7 @@ impl Frame {
         Html(html! {
             (DOCTYPE)
             html lang="en" {
-                head {
-                    meta charset="utf-8";
-                    meta name="viewport" content="width=device-width, initial-scale=1";
-                    title { (title) " · stackgate" }
-                    link rel="stylesheet" href=(CSS_PATH);
-                    script src=(JS_PATH) defer {}
-                }
+                (head(title))
                 body {
                     a.skip href="#main" { "Skip to content" }
                     header.top {
@@ -185,24 +184,30 @@ pub fn empty(text: &str) -> Markup {
     html! { p.empty { (text) } }
 }
 
-/// A page that asks to confirm a destructive action; the button posts `action`.
-pub fn confirm(frame: &Frame, title: &str, what: &str, action: &str, back: &str) -> Html<String> {
-    frame.page(
-        title,
-        "",
-        html! {
-            div.card.confirm {
-                h1 { (title) }
-                p { (what) }
-                form method="post" action=(action) {
-                    (frame.csrf_field())
-                    button.danger type="submit" { (title) }
-                    " "
-                    a.button href=(back) { "Cancel" }
-                }
+/// A page that asks to confirm a destructive action (inside `org`, when given); the
+/// button posts to `action`, Cancel goes to `back`.
+pub async fn confirm(
+    signed: &Signed,
+    org: Option<&str>,
+    title: &str,
+    what: &str,
+    action: &str,
+    back: &str,
+) -> PageResult<Response> {
+    let frame = Frame::load(signed, org).await?;
+    let body = html! {
+        div.card.confirm {
+            h1 { (title) }
+            p { (what) }
+            form method="post" action=(action) {
+                (frame.csrf_field())
+                button.danger type="submit" { (title) }
+                " "
+                a.button href=(back) { "Cancel" }
             }
-        },
-    )
+        }
+    };
+    Ok(frame.page(title, "", body).into_response())
 }
 
 /// A flash message from a redirect's `?done=` (a fixed word, never user data).

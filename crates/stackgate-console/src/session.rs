@@ -23,6 +23,7 @@ use maud::html;
 use rand::RngCore;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
+use stackgate_core::service::Service;
 use stackgate_core::service::{ConsoleSession, SessionId};
 use stackgate_core::Ctx;
 use subtle::ConstantTimeEq;
@@ -168,8 +169,11 @@ fn same_origin(headers: &HeaderMap) -> bool {
     }
 }
 
-/// A signed-in request: the service context for the user, and the session.
+/// A signed-in request: the service to call, the context its methods take for the user,
+/// and the session. Pages need nothing else of the console's state, so they take this
+/// one extractor rather than `State` as well.
 pub struct Signed {
+    pub service: Service,
     pub ctx: Ctx,
     pub session: ConsoleSession,
 }
@@ -190,6 +194,7 @@ impl FromRequestParts<Console> for Signed {
         let session = state.service.session(&id, state.config.session).await?;
         let ip = stackgate_http::client_ip::source_ip(parts, &state.config.trusted_proxies);
         Ok(Signed {
+            service: state.service.clone(),
             ctx: Ctx::new(session.principal(), ip),
             session,
         })

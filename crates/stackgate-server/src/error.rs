@@ -62,6 +62,12 @@ impl IntoResponse for ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// A body field the request must carry: absent (or `null`) is a 400 naming the field as
+/// the client spells it.
+pub fn required<T>(value: Option<T>, field: &str) -> ApiResult<T> {
+    value.ok_or_else(|| ApiError::bad_request(format!("{field} is required")))
+}
+
 /// Unknown paths, in the error shape.
 pub async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "no such endpoint")

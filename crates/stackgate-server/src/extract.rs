@@ -9,14 +9,18 @@ use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use serde::de::DeserializeOwned;
 use stackgate_core::auth::CachedAuth;
+use stackgate_core::service::Service;
 use stackgate_core::Ctx;
 use stackgate_http::client_ip::source_ip;
 
 use crate::error::ApiError;
 use crate::AppState;
 
-/// An authenticated request: the context services take, and the cached token facts.
+/// An authenticated request: the service to call, the context its methods take, and the
+/// cached token facts. Every API handler needs the first two together, so they come in
+/// one extractor instead of `State` plus `Auth` in each signature.
 pub struct Auth {
+    pub service: Service,
     pub ctx: Ctx,
     pub cached: Arc<CachedAuth>,
 }
@@ -32,7 +36,11 @@ impl FromRequestParts<AppState> for Auth {
         let ip = source_ip(parts, &state.config.trusted_proxies);
         let cached = state.service.authenticate(header, &ip).await?;
         let ctx = Ctx::new(cached.principal.clone(), ip);
-        Ok(Auth { ctx, cached })
+        Ok(Auth {
+            service: state.service.clone(),
+            ctx,
+            cached,
+        })
     }
 }
 

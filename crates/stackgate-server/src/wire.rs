@@ -5,7 +5,7 @@
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use stackgate_core::auth::CachedAuth;
-use stackgate_core::service::{OrgView, StackTeam, TeamView};
+use stackgate_core::service::{CreatedToken, OrgView, StackTeam, TeamView};
 use stackgate_core::Identity;
 use stackgate_store::{AuditEvent, Member, Stack, Team, TeamRole, Token, User};
 
@@ -145,6 +145,22 @@ pub fn access_token(t: &Token) -> Value {
         "createdBy": t.created_by,
         "type": t.kind.as_str(),
     })
+}
+
+/// One page of a listing: the items under `key`, and `continuationToken` only while
+/// there is more to fetch.
+pub fn page(key: &str, items: Vec<Value>, continuation: Option<String>) -> Value {
+    let mut out = Map::new();
+    out.insert(key.to_string(), Value::Array(items));
+    if let Some(c) = continuation {
+        out.insert("continuationToken".to_string(), Value::String(c));
+    }
+    Value::Object(out)
+}
+
+/// A token just created: the only response that ever carries its value.
+pub fn created_token(c: &CreatedToken) -> Value {
+    json!({"id": c.token.id, "tokenValue": c.value.expose()})
 }
 
 pub fn tokens(list: &[Token]) -> Value {

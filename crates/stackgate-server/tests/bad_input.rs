@@ -391,61 +391,52 @@ async fn explicit_nulls_mean_absent() {
     let app = TestApp::start().await;
 
     // Org token, as the official client sends it.
-    let (st, body) = app
-        .post(
-            &org("/tokens"),
-            Who::Admin,
-            json!({"name": "nulls", "description": null, "expires": null, "admin": null, "roleID": null}),
-        )
+    let body = app
+        .post_ok(&org("/tokens"), Who::Admin, json!({"name": "nulls", "description": null, "expires": null, "admin": null, "roleID": null}), "org token with nulls")
         .await;
-    assert_ok(st, &body, "org token with nulls");
     let value = body["tokenValue"].as_str().expect("value").to_string();
     let (st, body) = app.get(&org(""), Who::Token(value)).await;
     assert_ok(st, &body, "the new token works");
     assert_eq!(body["userRole"], "member", "admin: null means member scope");
-    let (st, body) = app
-        .post(
-            &org("/tokens"),
-            Who::Admin,
-            json!({"name": "with-role", "expires": 0, "admin": false, "roleID": ""}),
-        )
-        .await;
-    assert_ok(st, &body, "empty roleID");
+    app.post_ok(
+        &org("/tokens"),
+        Who::Admin,
+        json!({"name": "with-role", "expires": 0, "admin": false, "roleID": ""}),
+        "empty roleID",
+    )
+    .await;
 
     // Team token, personal token, team, stack, transfer and team update with nulls.
-    let (st, body) = app
-        .post(
-            &org(&format!("/teams/{TEAM}/tokens")),
-            Who::Admin,
-            json!({"name": "team-nulls", "description": null, "expires": null, "admin": null}),
-        )
-        .await;
-    assert_ok(st, &body, "team token with nulls");
-    let (st, body) = app
-        .post(
-            "/api/user/tokens",
-            Who::Member,
-            json!({"description": null, "expires": null}),
-        )
-        .await;
-    assert_ok(st, &body, "personal token with nulls");
-    let (st, body) = app
-        .post(
+    app.post_ok(
+        &org(&format!("/teams/{TEAM}/tokens")),
+        Who::Admin,
+        json!({"name": "team-nulls", "description": null, "expires": null, "admin": null}),
+        "team token with nulls",
+    )
+    .await;
+    app.post_ok(
+        "/api/user/tokens",
+        Who::Member,
+        json!({"description": null, "expires": null}),
+        "personal token with nulls",
+    )
+    .await;
+    let body = app
+        .post_ok(
             &org("/teams/pulumi"),
             Who::Admin,
             json!({"name": "nullteam", "displayName": null, "description": null}),
+            "team with nulls",
         )
         .await;
-    assert_ok(st, &body, "team with nulls");
     assert_eq!(body["displayName"], "nullteam");
-    let (st, body) = app
-        .post(
-            "/api/stacks/acme/proj",
-            Who::Admin,
-            json!({"stackName": "nulls", "tags": null, "teams": null, "state": null, "config": null}),
-        )
-        .await;
-    assert_ok(st, &body, "stack with nulls");
+    app.post_ok(
+        "/api/stacks/acme/proj",
+        Who::Admin,
+        json!({"stackName": "nulls", "tags": null, "teams": null, "state": null, "config": null}),
+        "stack with nulls",
+    )
+    .await;
     let (st, body) = app
         .patch(
             &org(&format!("/teams/{TEAM}")),
@@ -506,20 +497,18 @@ async fn explicit_nulls_mean_absent() {
     );
 
     // A transfer with fromOrg: null.
-    let (st, body) = app
-        .patch(
-            "/api/orgs/globex",
-            Who::OtherAdmin,
-            json!({"setAcceptStackTransfersFrom": ["acme"], "setDefaultStackPermission": null}),
-        )
-        .await;
-    assert_ok(st, &body, "globex accepts acme");
-    let (st, body) = app
-        .post(
-            "/api/stacks/acme/proj/nulls/transfer",
-            Who::OrgAdminToken,
-            json!({"toOrg": "globex", "fromOrg": null, "projectName": null, "stackName": null}),
-        )
-        .await;
-    assert_ok(st, &body, "transfer with nulls");
+    app.patch_ok(
+        "/api/orgs/globex",
+        Who::OtherAdmin,
+        json!({"setAcceptStackTransfersFrom": ["acme"], "setDefaultStackPermission": null}),
+        "globex accepts acme",
+    )
+    .await;
+    app.post_ok(
+        "/api/stacks/acme/proj/nulls/transfer",
+        Who::OrgAdminToken,
+        json!({"toOrg": "globex", "fromOrg": null, "projectName": null, "stackName": null}),
+        "transfer with nulls",
+    )
+    .await;
 }

@@ -89,16 +89,9 @@ async fn token_values_never_reach_the_logs() {
     ];
 
     // Create more tokens and use every kind, successfully and not.
-    let (st, body) = app
-        .post(
-            "/api/user/tokens",
-            Who::Member,
-            json!({"description": "laptop", "expires": 0}),
-        )
+    let (personal, personal_id) = app
+        .personal_token(Who::Member, "laptop", "personal token")
         .await;
-    assert_ok(st, &body, "personal token");
-    let personal = body["tokenValue"].as_str().expect("value").to_string();
-    let personal_id = body["id"].as_str().expect("id").to_string();
     secrets.push(("personal".into(), personal.clone()));
     let org_tok = app.org_token_as(&Who::Admin, ORG, "logged", true, 0).await;
     secrets.push(("org token".into(), org_tok.token.clone()));

@@ -1,7 +1,7 @@
 //! The audit log: newest first, filters (event, user, token, time range), paging, and
 //! CSV / CEF export through the same service call as the API's export.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::response::{IntoResponse, Response};
 use maud::html;
 use serde::Deserialize;
@@ -9,10 +9,10 @@ use stackgate_core::catalog::EventType;
 use stackgate_http::export::{self, Format};
 use stackgate_store::AuditQuery;
 
+use super::Path1;
 use crate::error::{PageError, PageResult};
 use crate::layout::{empty, time, Frame};
 use crate::session::Signed;
-use crate::Console;
 
 const PAGE: u32 = 50;
 
@@ -80,18 +80,17 @@ fn qs(f: &Filters) -> String {
 }
 
 pub async fn list(
-    State(state): State<Console>,
     signed: Signed,
-    Path(org): Path<String>,
+    Path(org): Path1,
     Query(f): Query<Filters>,
 ) -> PageResult<Response> {
     let q = query(&f, PAGE)?;
     let before = Some(f.before.trim()).filter(|s| !s.is_empty());
-    let page = state
+    let page = signed
         .service
         .list_audit(&signed.ctx, &org, before, q)
         .await?;
-    let frame = Frame::load(&state, &signed, Some(&org)).await?;
+    let frame = Frame::load(&signed, Some(&org)).await?;
     let base = format!("/console/orgs/{org}/audit");
     let filters = qs(&f);
     let amp = if filters.is_empty() { "" } else { "&" };
@@ -158,15 +157,14 @@ pub async fn list(
 }
 
 pub async fn export(
-    State(state): State<Console>,
     signed: Signed,
-    Path(org): Path<String>,
+    Path(org): Path1,
     Query(f): Query<Filters>,
 ) -> PageResult<Response> {
     let format = Format::parse(Some(&f.format))
         .ok_or_else(|| PageError::bad_request("Choose CSV or CEF."))?;
     let q = query(&f, 0)?;
-    let exp = state
+    let exp = signed
         .service
         .export_audit(&signed.ctx, &org, q, format.extension())
         .await?;

@@ -1,17 +1,16 @@
 //! Members: list, add an existing user, change a role, remove (with confirmation).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::response::{IntoResponse, Response};
 use maud::html;
 use serde::Deserialize;
 use stackgate_core::authz::Action;
 use stackgate_store::OrgRole;
 
-use super::{back, Done};
+use super::{back, Done, Path1, Path2};
 use crate::error::{PageError, PageResult};
 use crate::layout::{confirm, flash, time, Frame};
 use crate::session::{Empty, Posted, Signed};
-use crate::Console;
 
 fn role_select(id: &str, current: Option<OrgRole>) -> maud::Markup {
     html! {
@@ -24,13 +23,12 @@ fn role_select(id: &str, current: Option<OrgRole>) -> maud::Markup {
 }
 
 pub async fn list(
-    State(state): State<Console>,
     signed: Signed,
-    Path(org): Path<String>,
+    Path(org): Path1,
     Query(done): Query<Done>,
 ) -> PageResult<Response> {
-    let frame = Frame::load(&state, &signed, Some(&org)).await?;
-    let page = state
+    let frame = Frame::load(&signed, Some(&org)).await?;
+    let page = signed
         .service
         .list_members(&signed.ctx, &org, None, 1000)
         .await?;
@@ -92,17 +90,13 @@ fn parse_role(s: &str) -> PageResult<OrgRole> {
         .ok_or_else(|| PageError::bad_request("Choose a role: admin, member or billing-manager."))
 }
 
-pub async fn add(
-    State(state): State<Console>,
-    Path(org): Path<String>,
-    p: Posted<AddForm>,
-) -> PageResult<Response> {
+pub async fn add(Path(org): Path1, p: Posted<AddForm>) -> PageResult<Response> {
     let role = parse_role(&p.form.role)?;
-    state
+    p.signed
         .service
         .add_member(&p.signed.ctx, &org, p.form.login.trim(), role)
         .await?;
-    Ok(back(&format!("/console/orgs/{org}/members"), "added").into_response())
+    back(&format!("/console/orgs/{org}/members"), "added")
 }
 
 #[derive(Deserialize)]
@@ -110,44 +104,32 @@ pub struct RoleForm {
     role: String,
 }
 
-pub async fn set_role(
-    State(state): State<Console>,
-    Path((org, login)): Path<(String, String)>,
-    p: Posted<RoleForm>,
-) -> PageResult<Response> {
+pub async fn set_role(Path((org, login)): Path2, p: Posted<RoleForm>) -> PageResult<Response> {
     let role = parse_role(&p.form.role)?;
-    state
+    p.signed
         .service
         .set_member_role(&p.signed.ctx, &org, &login, role)
         .await?;
-    Ok(back(&format!("/console/orgs/{org}/members"), "updated").into_response())
+    back(&format!("/console/orgs/{org}/members"), "updated")
 }
 
-pub async fn confirm_remove(
-    State(state): State<Console>,
-    signed: Signed,
-    Path((org, login)): Path<(String, String)>,
-) -> PageResult<Response> {
-    let frame = Frame::load(&state, &signed, Some(&org)).await?;
+pub async fn confirm_remove(signed: Signed, Path((org, login)): Path2) -> PageResult<Response> {
     let base = format!("/console/orgs/{org}/members");
-    Ok(confirm(
-        &frame,
+    confirm(
+        &signed,
+        Some(&org),
         "Remove member",
         &format!("Remove {login} from {org}? They also leave every team of {org}, and their personal tokens stop working here."),
         &format!("{base}/{login}/remove"),
         &base,
     )
-    .into_response())
+    .await
 }
 
-pub async fn remove(
-    State(state): State<Console>,
-    Path((org, login)): Path<(String, String)>,
-    p: Posted<Empty>,
-) -> PageResult<Response> {
-    state
+pub async fn remove(Path((org, login)): Path2, p: Posted<Empty>) -> PageResult<Response> {
+    p.signed
         .service
         .remove_member(&p.signed.ctx, &org, &login)
         .await?;
-    Ok(back(&format!("/console/orgs/{org}/members"), "removed").into_response())
+    back(&format!("/console/orgs/{org}/members"), "removed")
 }

@@ -9,8 +9,10 @@ pub mod stacks;
 pub mod teams;
 pub mod tokens;
 
-use axum::response::Redirect;
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
+
+use crate::error::PageResult;
 
 /// `?done=` after a successful form (a fixed word).
 #[derive(Deserialize, Default)]
@@ -18,7 +20,13 @@ pub struct Done {
     pub done: Option<String>,
 }
 
-/// A 303 back to a page, with a fixed flash word.
-pub fn back(path: &str, done: &str) -> Redirect {
-    Redirect::to(&format!("{path}?done={done}"))
+/// A 303 back to a page, with a fixed flash word: how every successful form ends.
+pub fn back(path: &str, done: &str) -> PageResult<Response> {
+    Ok(Redirect::to(&format!("{path}?done={done}")).into_response())
 }
+
+/// Path parameters by how many the route has; each handler names them where it
+/// destructures the tuple.
+pub type Path1 = axum::extract::Path<String>;
+pub type Path2 = axum::extract::Path<(String, String)>;
+pub type Path3 = axum::extract::Path<(String, String, String)>;

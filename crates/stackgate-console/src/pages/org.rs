@@ -1,27 +1,23 @@
 //! The landing redirect, the org switcher and the org overview.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
 use stackgate_core::authz::Action;
 
+use super::Path1;
 use crate::error::PageResult;
 use crate::layout::{empty, Frame};
 use crate::session::Signed;
-use crate::Console;
 
 #[derive(Deserialize)]
 pub struct Switch {
     org: Option<String>,
 }
 
-pub async fn home(
-    State(state): State<Console>,
-    signed: Signed,
-    Query(q): Query<Switch>,
-) -> PageResult<Response> {
-    let orgs = state.service.my_orgs(&signed.ctx).await?;
+pub async fn home(signed: Signed, Query(q): Query<Switch>) -> PageResult<Response> {
+    let orgs = signed.service.my_orgs(&signed.ctx).await?;
     let wanted = q.org.filter(|o| !o.is_empty());
     let target = match wanted {
         Some(o) => orgs
@@ -33,7 +29,7 @@ pub async fn home(
     if let Some(org) = target {
         return Ok(Redirect::to(&format!("/console/orgs/{org}")).into_response());
     }
-    let frame = Frame::load(&state, &signed, None).await?;
+    let frame = Frame::load(&signed, None).await?;
     Ok(frame
         .page(
             "Welcome",
@@ -47,20 +43,16 @@ pub async fn home(
         .into_response())
 }
 
-pub async fn overview(
-    State(state): State<Console>,
-    signed: Signed,
-    Path(org): Path<String>,
-) -> PageResult<Response> {
-    let frame = Frame::load(&state, &signed, Some(&org)).await?;
-    let view = state.service.get_org(&signed.ctx, &org).await?;
-    let teams = state.service.list_teams(&signed.ctx, &org).await?;
-    let members = state
+pub async fn overview(signed: Signed, Path(org): Path1) -> PageResult<Response> {
+    let frame = Frame::load(&signed, Some(&org)).await?;
+    let view = signed.service.get_org(&signed.ctx, &org).await?;
+    let teams = signed.service.list_teams(&signed.ctx, &org).await?;
+    let members = signed
         .service
         .list_members(&signed.ctx, &org, None, 10)
         .await?;
     let tokens = if frame.may(Action::ListOrgTokens) {
-        Some(state.service.list_org_tokens(&signed.ctx, &org).await?)
+        Some(signed.service.list_org_tokens(&signed.ctx, &org).await?)
     } else {
         None
     };

@@ -1,6 +1,6 @@
 //! Org settings: default stack permission, what members may do, max token lifetime.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::response::{IntoResponse, Response};
 use maud::html;
 use serde::Deserialize;
@@ -8,11 +8,10 @@ use stackgate_core::authz::Action;
 use stackgate_core::service::OrgSettingsUpdate;
 use stackgate_store::StackPermission;
 
-use super::{back, Done};
+use super::{back, Done, Path1};
 use crate::error::{PageError, PageResult};
 use crate::layout::{flash, Frame};
 use crate::session::{Posted, Signed};
-use crate::Console;
 
 const DEFAULTS: [(StackPermission, &str); 4] = [
     (StackPermission::None, "none"),
@@ -22,13 +21,17 @@ const DEFAULTS: [(StackPermission, &str); 4] = [
 ];
 
 pub async fn show(
-    State(state): State<Console>,
     signed: Signed,
-    Path(org): Path<String>,
+    Path(org): Path1,
     Query(done): Query<Done>,
 ) -> PageResult<Response> {
-    let frame = Frame::load(&state, &signed, Some(&org)).await?;
-    let s = state.service.get_org(&signed.ctx, &org).await?.org.settings;
+    let frame = Frame::load(&signed, Some(&org)).await?;
+    let s = signed
+        .service
+        .get_org(&signed.ctx, &org)
+        .await?
+        .org
+        .settings;
     let check = |id: &str, label: &str, on: bool| {
         html! {
             div.check {
@@ -79,11 +82,7 @@ pub struct SettingsForm {
     max_access_token_expiry_days: String,
 }
 
-pub async fn update(
-    State(state): State<Console>,
-    Path(org): Path<String>,
-    p: Posted<SettingsForm>,
-) -> PageResult<Response> {
+pub async fn update(Path(org): Path1, p: Posted<SettingsForm>) -> PageResult<Response> {
     let f = &p.form;
     let perm = StackPermission::from_code(f.default_stack_permission)
         .ok_or_else(|| PageError::bad_request("Choose a default stack permission."))?;
@@ -103,9 +102,9 @@ pub async fn update(
         max_access_token_expiry_days: Some(max),
         ..OrgSettingsUpdate::default()
     };
-    state
+    p.signed
         .service
         .update_org_settings(&p.signed.ctx, &org, update)
         .await?;
-    Ok(back(&format!("/console/orgs/{org}/settings"), "updated").into_response())
+    back(&format!("/console/orgs/{org}/settings"), "updated")
 }

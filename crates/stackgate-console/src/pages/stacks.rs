@@ -1,7 +1,7 @@
 //! Stacks: list with search and tag filter; a stack's tags and teams; transfer to another
 //! org; delete with confirmation.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::response::{IntoResponse, Response};
 use maud::html;
 use serde::Deserialize;
@@ -9,11 +9,10 @@ use stackgate_core::authz::Action;
 use stackgate_core::service::StackListQuery;
 
 use super::teams::level_name;
-use super::{back, Done};
+use super::{back, Done, Path1, Path3};
 use crate::error::{PageError, PageResult};
 use crate::layout::{confirm, empty, flash, time, Frame};
 use crate::session::{Empty, Posted, Signed};
-use crate::Console;
 
 #[derive(Deserialize, Default)]
 pub struct Search {
@@ -25,12 +24,11 @@ pub struct Search {
 }
 
 pub async fn list(
-    State(state): State<Console>,
     signed: Signed,
-    Path(org): Path<String>,
+    Path(org): Path1,
     Query(s): Query<Search>,
 ) -> PageResult<Response> {
-    let frame = Frame::load(&state, &signed, Some(&org)).await?;
+    let frame = Frame::load(&signed, Some(&org)).await?;
     let (tag_name, tag_value) = match s.tag.trim() {
         "" => (None, None),
         t => match t.split_once('=') {
@@ -46,7 +44,7 @@ pub async fn list(
         ..StackListQuery::default()
     };
     let needle = s.q.trim().to_lowercase();
-    let stacks: Vec<_> = state
+    let stacks: Vec<_> = signed
         .service
         .list_stacks(&signed.ctx, q)
         .await?
@@ -102,21 +100,19 @@ pub async fn list(
 }
 
 pub async fn show(
-    State(state): State<Console>,
     signed: Signed,
-    Path((org, project, stack)): Path<(String, String, String)>,
+    Path((org, project, stack)): Path3,
     Query(done): Query<Done>,
 ) -> PageResult<Response> {
-    let st = state
+    let st = signed
         .service
         .get_stack(&signed.ctx, &org, &project, &stack)
         .await?;
-    let teams = state
+    let teams = signed
         .service
         .stack_teams(&signed.ctx, &org, &project, &stack)
         .await?;
-    let frame =
-        Frame::load_for(&state, &signed, Some(&org), None, Some((&project, &stack))).await?;
+    let frame = Frame::load_for(&signed, Some(&org), None, Some((&project, &stack))).await?;
     let base = format!("/console/orgs/{org}/stacks/{project}/{stack}");
     let others: Vec<&String> = frame
         .orgs
@@ -184,8 +180,7 @@ pub struct TransferForm {
 }
 
 pub async fn transfer(
-    State(state): State<Console>,
-    Path((org, project, stack)): Path<(String, String, String)>,
+    Path((org, project, stack)): Path3,
     p: Posted<TransferForm>,
 ) -> PageResult<Response> {
     if p.form.to_org.is_empty() {
@@ -193,42 +188,36 @@ pub async fn transfer(
             "Choose the organization to move the stack to.",
         ));
     }
-    state
+    p.signed
         .service
         .transfer_stack(&p.signed.ctx, &org, &project, &stack, &p.form.to_org)
         .await?;
-    Ok(back(
+    back(
         &format!("/console/orgs/{}/stacks/{project}/{stack}", p.form.to_org),
         "transferred",
     )
-    .into_response())
 }
 
 pub async fn confirm_delete(
-    State(state): State<Console>,
     signed: Signed,
-    Path((org, project, stack)): Path<(String, String, String)>,
+    Path((org, project, stack)): Path3,
 ) -> PageResult<Response> {
-    let frame = Frame::load(&state, &signed, Some(&org)).await?;
     let base = format!("/console/orgs/{org}/stacks/{project}/{stack}");
-    Ok(confirm(
-        &frame,
+    confirm(
+        &signed,
+        Some(&org),
         "Delete stack",
         &format!("Delete stack {project}/{stack} and its state? This cannot be undone."),
         &format!("{base}/delete"),
         &base,
     )
-    .into_response())
+    .await
 }
 
-pub async fn delete(
-    State(state): State<Console>,
-    Path((org, project, stack)): Path<(String, String, String)>,
-    p: Posted<Empty>,
-) -> PageResult<Response> {
-    state
+pub async fn delete(Path((org, project, stack)): Path3, p: Posted<Empty>) -> PageResult<Response> {
+    p.signed
         .service
         .delete_stack(&p.signed.ctx, &org, &project, &stack)
         .await?;
-    Ok(back(&format!("/console/orgs/{org}/stacks"), "deleted").into_response())
+    back(&format!("/console/orgs/{org}/stacks"), "deleted")
 }

@@ -2,7 +2,7 @@
 //! promote, demote), stack grants (add, change, remove) and tokens; delete with
 //! confirmation.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -10,11 +10,10 @@ use stackgate_core::authz::Action;
 use stackgate_core::service::{MemberAction, StackListQuery, TeamUpdate};
 use stackgate_store::{StackPermission, TeamRole};
 
-use super::{back, Done};
+use super::{back, Done, Path1, Path2};
 use crate::error::{PageError, PageResult};
 use crate::layout::{confirm, empty, flash, Frame};
 use crate::session::{Empty, Posted, Signed};
-use crate::Console;
 
 /// The grantable levels, named for people.
 pub const LEVELS: [(StackPermission, &str); 3] = [
@@ -44,13 +43,12 @@ pub fn level_select(id: &str, current: Option<StackPermission>) -> Markup {
 }
 
 pub async fn list(
-    State(state): State<Console>,
     signed: Signed,
-    Path(org): Path<String>,
+    Path(org): Path1,
     Query(done): Query<Done>,
 ) -> PageResult<Response> {
-    let frame = Frame::load(&state, &signed, Some(&org)).await?;
-    let teams = state.service.list_teams(&signed.ctx, &org).await?;
+    let frame = Frame::load(&signed, Some(&org)).await?;
+    let teams = signed.service.list_teams(&signed.ctx, &org).await?;
     let base = format!("/console/orgs/{org}/teams");
     let body = html! {
         h1 { "Teams" }
@@ -97,17 +95,14 @@ pub struct NewTeam {
     description: String,
 }
 
-pub async fn create(
-    State(state): State<Console>,
-    Path(org): Path<String>,
-    p: Posted<NewTeam>,
-) -> PageResult<Response> {
+pub async fn create(Path(org): Path1, p: Posted<NewTeam>) -> PageResult<Response> {
     let name = p.form.name.trim();
     let display = match p.form.display_name.trim() {
         "" => name,
         d => d,
     };
-    let view = state
+    let view = p
+        .signed
         .service
         .create_team(
             &p.signed.ctx,
@@ -117,26 +112,24 @@ pub async fn create(
             p.form.description.trim(),
         )
         .await?;
-    Ok(back(
+    back(
         &format!("/console/orgs/{org}/teams/{}", view.team.name),
         "created",
     )
-    .into_response())
 }
 
 pub async fn show(
-    State(state): State<Console>,
     signed: Signed,
-    Path((org, team)): Path<(String, String)>,
+    Path((org, team)): Path2,
     Query(done): Query<Done>,
 ) -> PageResult<Response> {
-    let view = state.service.get_team(&signed.ctx, &org, &team).await?;
-    let frame = Frame::load_for(&state, &signed, Some(&org), Some(&team), None).await?;
+    let view = signed.service.get_team(&signed.ctx, &org, &team).await?;
+    let frame = Frame::load_for(&signed, Some(&org), Some(&team), None).await?;
     let update = frame.may(Action::UpdateTeam);
     let grants = frame.may(Action::ManageTeamStacks);
     let tokens = if frame.may(Action::ManageTeamTokens) {
         Some(
-            state
+            signed
                 .service
                 .list_team_tokens(&signed.ctx, &org, &team)
                 .await?,
@@ -145,7 +138,7 @@ pub async fn show(
         None
     };
     let members = if update {
-        state
+        signed
             .service
             .list_members(&signed.ctx, &org, None, 1000)
             .await?
@@ -159,11 +152,11 @@ pub async fn show(
             max_results: 1000,
             ..StackListQuery::default()
         };
-        state.service.list_stacks(&signed.ctx, q).await?.stacks
+        signed.service.list_stacks(&signed.ctx, q).await?.stacks
     } else {
         Vec::new()
     };
-    let cap = state
+    let cap = signed
         .service
         .get_org(&signed.ctx, &org)
         .await?
@@ -291,21 +284,17 @@ pub struct EditForm {
     description: String,
 }
 
-pub async fn edit(
-    State(state): State<Console>,
-    Path((org, team)): Path<(String, String)>,
-    p: Posted<EditForm>,
-) -> PageResult<Response> {
+pub async fn edit(Path((org, team)): Path2, p: Posted<EditForm>) -> PageResult<Response> {
     let update = TeamUpdate {
         new_display_name: Some(p.form.display_name.trim().to_string()),
         new_description: Some(p.form.description.trim().to_string()),
         ..TeamUpdate::default()
     };
-    state
+    p.signed
         .service
         .update_team(&p.signed.ctx, &org, &team, update)
         .await?;
-    Ok(back(&format!("/console/orgs/{org}/teams/{team}"), "updated").into_response())
+    back(&format!("/console/orgs/{org}/teams/{team}"), "updated")
 }
 
 #[derive(Deserialize)]
@@ -314,22 +303,18 @@ pub struct MemberForm {
     login: String,
 }
 
-pub async fn members(
-    State(state): State<Console>,
-    Path((org, team)): Path<(String, String)>,
-    p: Posted<MemberForm>,
-) -> PageResult<Response> {
+pub async fn members(Path((org, team)): Path2, p: Posted<MemberForm>) -> PageResult<Response> {
     let action = MemberAction::parse(&p.form.action)
         .ok_or_else(|| PageError::bad_request("Unknown member action."))?;
     let update = TeamUpdate {
         member: Some((action, p.form.login.clone())),
         ..TeamUpdate::default()
     };
-    state
+    p.signed
         .service
         .update_team(&p.signed.ctx, &org, &team, update)
         .await?;
-    Ok(back(&format!("/console/orgs/{org}/teams/{team}"), "updated").into_response())
+    back(&format!("/console/orgs/{org}/teams/{team}"), "updated")
 }
 
 #[derive(Deserialize)]
@@ -340,11 +325,7 @@ pub struct StackForm {
     permission: Option<i64>,
 }
 
-pub async fn stacks(
-    State(state): State<Console>,
-    Path((org, team)): Path<(String, String)>,
-    p: Posted<StackForm>,
-) -> PageResult<Response> {
+pub async fn stacks(Path((org, team)): Path2, p: Posted<StackForm>) -> PageResult<Response> {
     let (project, stack) = p
         .form
         .stack
@@ -364,38 +345,30 @@ pub async fn stacks(
         "remove" => update.remove_stack = Some((project, stack)),
         _ => return Err(PageError::bad_request("Unknown stack operation.")),
     }
-    state
+    p.signed
         .service
         .update_team(&p.signed.ctx, &org, &team, update)
         .await?;
-    Ok(back(&format!("/console/orgs/{org}/teams/{team}"), "updated").into_response())
+    back(&format!("/console/orgs/{org}/teams/{team}"), "updated")
 }
 
-pub async fn confirm_delete(
-    State(state): State<Console>,
-    signed: Signed,
-    Path((org, team)): Path<(String, String)>,
-) -> PageResult<Response> {
-    let frame = Frame::load(&state, &signed, Some(&org)).await?;
+pub async fn confirm_delete(signed: Signed, Path((org, team)): Path2) -> PageResult<Response> {
     let base = format!("/console/orgs/{org}/teams/{team}");
-    Ok(confirm(
-        &frame,
+    confirm(
+        &signed,
+        Some(&org),
         "Delete team",
         &format!("Delete team {team}? Its members lose the team's stack access and its tokens stop working."),
         &format!("{base}/delete"),
         &base,
     )
-    .into_response())
+    .await
 }
 
-pub async fn delete(
-    State(state): State<Console>,
-    Path((org, team)): Path<(String, String)>,
-    p: Posted<Empty>,
-) -> PageResult<Response> {
-    state
+pub async fn delete(Path((org, team)): Path2, p: Posted<Empty>) -> PageResult<Response> {
+    p.signed
         .service
         .delete_team(&p.signed.ctx, &org, &team)
         .await?;
-    Ok(back(&format!("/console/orgs/{org}/teams"), "deleted").into_response())
+    back(&format!("/console/orgs/{org}/teams"), "deleted")
 }

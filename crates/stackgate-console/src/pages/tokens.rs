@@ -2,7 +2,7 @@
 //! response to the POST that created it (never in a URL, a redirect or the session),
 //! with a copy button; it cannot be shown again.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -10,11 +10,10 @@ use stackgate_core::authz::Action;
 use stackgate_core::service::CreatedToken;
 use stackgate_store::Token;
 
-use super::{back, Done};
+use super::{back, Done, Path1, Path2, Path3};
 use crate::error::{PageError, PageResult};
 use crate::layout::{confirm, empty, flash, time, Frame};
 use crate::session::{Empty, Posted, Signed};
-use crate::Console;
 
 const DAY: i64 = 86_400;
 const CHOICES: [u32; 7] = [7, 30, 60, 90, 180, 365, 730];
@@ -118,13 +117,9 @@ fn created_page(
 
 // ---- personal tokens
 
-pub async fn personal(
-    State(state): State<Console>,
-    signed: Signed,
-    Query(done): Query<Done>,
-) -> PageResult<Response> {
-    let frame = Frame::load(&state, &signed, None).await?;
-    let tokens = state.service.list_personal_tokens(&signed.ctx).await?;
+pub async fn personal(signed: Signed, Query(done): Query<Done>) -> PageResult<Response> {
+    let frame = Frame::load(&signed, None).await?;
+    let tokens = signed.service.list_personal_tokens(&signed.ctx).await?;
     let body = html! {
         h1 { "My personal access tokens" }
         (flash(done.done.as_deref()))
@@ -158,64 +153,53 @@ pub struct NewToken {
     expires_days: i64,
 }
 
-pub async fn create_personal(
-    State(state): State<Console>,
-    p: Posted<NewToken>,
-) -> PageResult<Response> {
+pub async fn create_personal(p: Posted<NewToken>) -> PageResult<Response> {
     let expires = expires_at(p.form.expires_days)?;
-    let created = state
+    let created = p
+        .signed
         .service
         .create_personal_token(&p.signed.ctx, p.form.description.trim(), expires)
         .await?;
-    let frame = Frame::load(&state, &p.signed, None).await?;
+    let frame = Frame::load(&p.signed, None).await?;
     Ok(created_page(&frame, &created, "/console/tokens", "personal").into_response())
 }
 
-pub async fn confirm_revoke_personal(
-    State(state): State<Console>,
-    signed: Signed,
-    Path(id): Path<String>,
-) -> PageResult<Response> {
-    let frame = Frame::load(&state, &signed, None).await?;
-    Ok(confirm(
-        &frame,
+pub async fn confirm_revoke_personal(signed: Signed, Path(id): Path1) -> PageResult<Response> {
+    confirm(
+        &signed,
+        None,
         "Revoke token",
         "Revoke this personal token? Anything using it stops working at once.",
         &format!("/console/tokens/{id}/revoke"),
         "/console/tokens",
     )
-    .into_response())
+    .await
 }
 
-pub async fn revoke_personal(
-    State(state): State<Console>,
-    Path(id): Path<String>,
-    p: Posted<Empty>,
-) -> PageResult<Response> {
-    state
+pub async fn revoke_personal(Path(id): Path1, p: Posted<Empty>) -> PageResult<Response> {
+    p.signed
         .service
         .delete_personal_token(&p.signed.ctx, &id)
         .await?;
-    Ok(back("/console/tokens", "revoked").into_response())
+    back("/console/tokens", "revoked")
 }
 
 // ---- org tokens
 
 pub async fn org(
-    State(state): State<Console>,
     signed: Signed,
-    Path(org): Path<String>,
+    Path(org): Path1,
     Query(done): Query<Done>,
 ) -> PageResult<Response> {
-    let frame = Frame::load(&state, &signed, Some(&org)).await?;
+    let frame = Frame::load(&signed, Some(&org)).await?;
     let base = format!("/console/orgs/{org}/tokens");
     let list = frame.may(Action::ListOrgTokens);
     let tokens = if list {
-        state.service.list_org_tokens(&signed.ctx, &org).await?
+        signed.service.list_org_tokens(&signed.ctx, &org).await?
     } else {
         Vec::new()
     };
-    let cap = state
+    let cap = signed
         .service
         .get_org(&signed.ctx, &org)
         .await?
@@ -223,7 +207,7 @@ pub async fn org(
         .settings
         .max_access_token_expiry_days;
     let manage = frame.may(Action::ManageOrgTokens);
-    let teams = state.service.list_teams(&signed.ctx, &org).await?;
+    let teams = signed.service.list_teams(&signed.ctx, &org).await?;
     let body = html! {
         h1 { "Access tokens" }
         (flash(done.done.as_deref()))
@@ -272,14 +256,11 @@ pub async fn org(
     Ok(frame.page("Access tokens", "tokens", body).into_response())
 }
 
-pub async fn create_org(
-    State(state): State<Console>,
-    Path(org): Path<String>,
-    p: Posted<NewToken>,
-) -> PageResult<Response> {
+pub async fn create_org(Path(org): Path1, p: Posted<NewToken>) -> PageResult<Response> {
     let expires = expires_at(p.form.expires_days)?;
     let admin = p.form.admin.as_deref() == Some("on");
-    let created = state
+    let created = p
+        .signed
         .service
         .create_org_token(
             &p.signed.ctx,
@@ -290,7 +271,7 @@ pub async fn create_org(
             expires,
         )
         .await?;
-    let frame = Frame::load(&state, &p.signed, Some(&org)).await?;
+    let frame = Frame::load(&p.signed, Some(&org)).await?;
     Ok(created_page(
         &frame,
         &created,
@@ -300,33 +281,25 @@ pub async fn create_org(
     .into_response())
 }
 
-pub async fn confirm_revoke_org(
-    State(state): State<Console>,
-    signed: Signed,
-    Path((org, id)): Path<(String, String)>,
-) -> PageResult<Response> {
-    let frame = Frame::load(&state, &signed, Some(&org)).await?;
+pub async fn confirm_revoke_org(signed: Signed, Path((org, id)): Path2) -> PageResult<Response> {
     let base = format!("/console/orgs/{org}/tokens");
-    Ok(confirm(
-        &frame,
+    confirm(
+        &signed,
+        Some(&org),
         "Revoke token",
         "Revoke this organization token? Anything using it stops working at once.",
         &format!("{base}/{id}/revoke"),
         &base,
     )
-    .into_response())
+    .await
 }
 
-pub async fn revoke_org(
-    State(state): State<Console>,
-    Path((org, id)): Path<(String, String)>,
-    p: Posted<Empty>,
-) -> PageResult<Response> {
-    state
+pub async fn revoke_org(Path((org, id)): Path2, p: Posted<Empty>) -> PageResult<Response> {
+    p.signed
         .service
         .delete_org_token(&p.signed.ctx, &org, &id)
         .await?;
-    Ok(back(&format!("/console/orgs/{org}/tokens"), "revoked").into_response())
+    back(&format!("/console/orgs/{org}/tokens"), "revoked")
 }
 
 // ---- team tokens (listed on the team page)
@@ -362,13 +335,10 @@ pub fn team_section(
     }
 }
 
-pub async fn create_team(
-    State(state): State<Console>,
-    Path((org, team)): Path<(String, String)>,
-    p: Posted<NewToken>,
-) -> PageResult<Response> {
+pub async fn create_team(Path((org, team)): Path2, p: Posted<NewToken>) -> PageResult<Response> {
     let expires = expires_at(p.form.expires_days)?;
-    let created = state
+    let created = p
+        .signed
         .service
         .create_team_token(
             &p.signed.ctx,
@@ -379,7 +349,7 @@ pub async fn create_team(
             expires,
         )
         .await?;
-    let frame = Frame::load(&state, &p.signed, Some(&org)).await?;
+    let frame = Frame::load(&p.signed, Some(&org)).await?;
     Ok(created_page(
         &frame,
         &created,
@@ -390,30 +360,25 @@ pub async fn create_team(
 }
 
 pub async fn confirm_revoke_team(
-    State(state): State<Console>,
     signed: Signed,
-    Path((org, team, id)): Path<(String, String, String)>,
+    Path((org, team, id)): Path3,
 ) -> PageResult<Response> {
-    let frame = Frame::load(&state, &signed, Some(&org)).await?;
     let back_to = format!("/console/orgs/{org}/teams/{team}");
-    Ok(confirm(
-        &frame,
+    confirm(
+        &signed,
+        Some(&org),
         "Revoke token",
         &format!("Revoke this token of team {team}? Anything using it stops working at once."),
         &format!("{back_to}/tokens/{id}/revoke"),
         &back_to,
     )
-    .into_response())
+    .await
 }
 
-pub async fn revoke_team(
-    State(state): State<Console>,
-    Path((org, team, id)): Path<(String, String, String)>,
-    p: Posted<Empty>,
-) -> PageResult<Response> {
-    state
+pub async fn revoke_team(Path((org, team, id)): Path3, p: Posted<Empty>) -> PageResult<Response> {
+    p.signed
         .service
         .delete_team_token(&p.signed.ctx, &org, &team, &id)
         .await?;
-    Ok(back(&format!("/console/orgs/{org}/teams/{team}"), "revoked").into_response())
+    back(&format!("/console/orgs/{org}/teams/{team}"), "revoked")
 }

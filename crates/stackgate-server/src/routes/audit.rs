@@ -1,6 +1,6 @@
 //! `/api/orgs/{org}/auditlogs...`: listing and the event catalogue.
 
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::response::Response;
 use axum::Json;
 use serde::Deserialize;
@@ -11,9 +11,10 @@ use stackgate_core::validate;
 use stackgate_http::export::{self, Format};
 use stackgate_store::AuditQuery;
 
+use super::Path1;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiQuery, Auth};
-use crate::{wire, AppState};
+use crate::wire;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -29,26 +30,29 @@ pub struct AuditParams {
     format: Option<String>,
 }
 
-/// v2: `startTime` is the lower and `endTime` the upper bound.
-pub async fn list_v2(
-    State(s): State<AppState>,
-    auth: Auth,
-    Path(org): Path<String>,
-    ApiQuery(p): ApiQuery<AuditParams>,
-) -> ApiResult<Json<Value>> {
-    let (start, end) = (p.start_time, p.end_time);
-    list(s, auth, org, p, start, end).await
+/// How an API version reads the time bounds of a listing or export; everything else
+/// about the two versions is the same, so each route is one generic handler.
+pub trait Version {
+    /// `(lower, upper)` bounds from the query.
+    fn window(p: &AuditParams) -> (Option<i64>, Option<i64>);
 }
 
-/// v1: `startTime` is the upper bound (events before it).
-pub async fn list_v1(
-    State(s): State<AppState>,
-    auth: Auth,
-    Path(org): Path<String>,
-    ApiQuery(p): ApiQuery<AuditParams>,
-) -> ApiResult<Json<Value>> {
-    let end = p.start_time;
-    list(s, auth, org, p, None, end).await
+/// v1: `startTime` is the upper bound (events before it); `endTime` is ignored.
+pub struct V1;
+
+/// v2: `startTime` is the lower and `endTime` the upper bound.
+pub struct V2;
+
+impl Version for V1 {
+    fn window(p: &AuditParams) -> (Option<i64>, Option<i64>) {
+        (None, p.start_time)
+    }
+}
+
+impl Version for V2 {
+    fn window(p: &AuditParams) -> (Option<i64>, Option<i64>) {
+        (p.start_time, p.end_time)
+    }
 }
 
 fn audit_query(
@@ -82,17 +86,15 @@ fn audit_query(
     Ok(query)
 }
 
-async fn list(
-    s: AppState,
+pub async fn list<V: Version>(
     auth: Auth,
-    org: String,
-    p: AuditParams,
-    start: Option<i64>,
-    end: Option<i64>,
+    Path(org): Path1,
+    ApiQuery(p): ApiQuery<AuditParams>,
 ) -> ApiResult<Json<Value>> {
+    let (start, end) = V::window(&p);
     let continuation = p.continuation_token.clone();
     let query = audit_query(p, start, end, 100)?;
-    let page = s
+    let page = auth
         .service
         .list_audit(
             &auth.ctx,
@@ -101,20 +103,16 @@ async fn list(
             query,
         )
         .await?;
-    let mut out =
-        json!({"auditLogEvents": page.events.iter().map(wire::audit_event).collect::<Vec<_>>()});
-    if let Some(c) = page.continuation {
-        out["continuationToken"] = json!(c);
-    }
-    Ok(Json(out))
+    let events = page.events.iter().map(wire::audit_event).collect();
+    Ok(Json(wire::page(
+        "auditLogEvents",
+        events,
+        page.continuation,
+    )))
 }
 
-pub async fn event_types(
-    State(s): State<AppState>,
-    auth: Auth,
-    Path(org): Path<String>,
-) -> ApiResult<Json<Value>> {
-    s.service.authorize_audit_read(&auth.ctx, &org).await?;
+pub async fn event_types(auth: Auth, Path(org): Path1) -> ApiResult<Json<Value>> {
+    auth.service.authorize_audit_read(&auth.ctx, &org).await?;
     let types: Vec<Value> = EventType::ALL
         .iter()
         .map(|e| {
@@ -129,36 +127,12 @@ pub async fn event_types(
     Ok(Json(json!({"eventTypes": types})))
 }
 
-/// v2 export: `startTime` lower, `endTime` upper bound.
-pub async fn export_v2(
-    State(s): State<AppState>,
+pub async fn export<V: Version>(
     auth: Auth,
-    Path(org): Path<String>,
+    Path(org): Path1,
     ApiQuery(p): ApiQuery<AuditParams>,
 ) -> ApiResult<Response> {
-    let (start, end) = (p.start_time, p.end_time);
-    export(s, auth, org, p, start, end).await
-}
-
-/// v1 export: `startTime` is the upper bound.
-pub async fn export_v1(
-    State(s): State<AppState>,
-    auth: Auth,
-    Path(org): Path<String>,
-    ApiQuery(p): ApiQuery<AuditParams>,
-) -> ApiResult<Response> {
-    let end = p.start_time;
-    export(s, auth, org, p, None, end).await
-}
-
-async fn export(
-    s: AppState,
-    auth: Auth,
-    org: String,
-    p: AuditParams,
-    start: Option<i64>,
-    end: Option<i64>,
-) -> ApiResult<Response> {
+    let (start, end) = V::window(&p);
     let format = Format::parse(p.format.as_deref())
         .ok_or_else(|| ApiError::bad_request("format must be csv or cef"))?;
     if p.continuation_token.is_some() || p.page_size.is_some() {
@@ -167,7 +141,7 @@ async fn export(
         ));
     }
     let query = audit_query(p, start, end, EXPORT_BATCH)?;
-    let export = s
+    let export = auth
         .service
         .export_audit(&auth.ctx, &org, query, format.extension())
         .await?;
@@ -176,12 +150,8 @@ async fn export(
 }
 
 /// `GET /api/orgs/{org}/auditlogs/verify` [ours]: walks the org's hash chain.
-pub async fn verify(
-    State(s): State<AppState>,
-    auth: Auth,
-    Path(org): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let v = s.service.verify_audit(&auth.ctx, &org).await?;
+pub async fn verify(auth: Auth, Path(org): Path1) -> ApiResult<Json<Value>> {
+    let v = auth.service.verify_audit(&auth.ctx, &org).await?;
     let mut out = json!({
         "organization": v.org,
         "ok": v.broken.is_none(),

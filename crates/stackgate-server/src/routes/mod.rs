@@ -20,6 +20,21 @@ use serde_json::{json, Value};
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 
+/// Path parameters by how many the route has (`/{org}`, `/{org}/{team}`, ...); each
+/// handler names them where it destructures the tuple.
+pub type Path1 = axum::extract::Path<String>;
+pub type Path2 = axum::extract::Path<(String, String)>;
+pub type Path3 = axum::extract::Path<(String, String, String)>;
+pub type Path4 = axum::extract::Path<(String, String, String, String)>;
+
+/// Awaits a change whose success the API answers with `204 No Content`.
+pub(crate) async fn no_content(
+    change: impl std::future::Future<Output = Result<(), stackgate_core::CoreError>>,
+) -> ApiResult<StatusCode> {
+    change.await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// Readiness: 200 when the database answers.
 pub async fn healthz(State(s): State<AppState>) -> ApiResult<Json<Value>> {
     s.service.store().ping().await.map_err(|e| {

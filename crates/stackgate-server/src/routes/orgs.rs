@@ -1,6 +1,6 @@
 //! `/api/orgs/{org}`: the org and its settings, members and teams.
 
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
@@ -9,16 +9,13 @@ use stackgate_core::service::{MemberAction, OrgSettingsUpdate, TeamUpdate};
 use stackgate_core::validate;
 use stackgate_store::{OrgRole, StackPermission};
 
-use crate::error::{ApiError, ApiResult};
+use super::{no_content, Path1, Path2};
+use crate::error::{required, ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery, Auth};
-use crate::{wire, AppState};
+use crate::wire;
 
-pub async fn get_org(
-    State(s): State<AppState>,
-    auth: Auth,
-    Path(org): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let view = s.service.get_org(&auth.ctx, &org).await?;
+pub async fn get_org(auth: Auth, Path(org): Path1) -> ApiResult<Json<Value>> {
+    let view = auth.service.get_org(&auth.ctx, &org).await?;
     Ok(Json(wire::organization(&view)))
 }
 
@@ -40,9 +37,8 @@ pub struct UpdateOrg {
 }
 
 pub async fn update_org(
-    State(s): State<AppState>,
     auth: Auth,
-    Path(org): Path<String>,
+    Path(org): Path1,
     ApiJson(req): ApiJson<UpdateOrg>,
 ) -> ApiResult<Json<Value>> {
     // The official client sends unset optional fields as null (or false/0 for a few).
@@ -71,7 +67,7 @@ pub async fn update_org(
         accept_stack_transfers_from: req.set_accept_stack_transfers_from,
         audit_log_retention_days: req.set_audit_log_retention_days,
     };
-    let view = s
+    let view = auth
         .service
         .update_org_settings(&auth.ctx, &org, update)
         .await?;
@@ -86,13 +82,12 @@ pub struct MembersQuery {
 }
 
 pub async fn list_members(
-    State(s): State<AppState>,
     auth: Auth,
-    Path(org): Path<String>,
+    Path(org): Path1,
     ApiQuery(q): ApiQuery<MembersQuery>,
 ) -> ApiResult<Json<Value>> {
     let size = validate::page_size(q.page_size, 100)?;
-    let page = s
+    let page = auth
         .service
         .list_members(&auth.ctx, &org, q.continuation_token.as_deref(), size)
         .await?;
@@ -101,11 +96,7 @@ pub async fn list_members(
         .iter()
         .map(|(m, teams)| wire::member(m, teams))
         .collect();
-    let mut out = json!({"members": members});
-    if let Some(c) = page.continuation {
-        out["continuationToken"] = json!(c);
-    }
-    Ok(Json(out))
+    Ok(Json(wire::page("members", members, page.continuation)))
 }
 
 #[derive(Deserialize)]
@@ -114,7 +105,7 @@ pub struct RoleBody {
 }
 
 fn parse_role(role: Option<&str>) -> ApiResult<OrgRole> {
-    let role = role.ok_or_else(|| ApiError::bad_request("role is required"))?;
+    let role = required(role, "role")?;
     OrgRole::parse(role).ok_or_else(|| {
         ApiError::bad_request(format!(
             "role must be one of admin, member, billing-manager (got '{role}')"
@@ -123,53 +114,38 @@ fn parse_role(role: Option<&str>) -> ApiResult<OrgRole> {
 }
 
 pub async fn add_member(
-    State(s): State<AppState>,
     auth: Auth,
-    Path((org, login)): Path<(String, String)>,
+    Path((org, login)): Path2,
     ApiJson(req): ApiJson<RoleBody>,
 ) -> ApiResult<Json<Value>> {
     let role = parse_role(req.role.as_deref())?;
-    let (member, teams) = s.service.add_member(&auth.ctx, &org, &login, role).await?;
+    let (member, teams) = auth
+        .service
+        .add_member(&auth.ctx, &org, &login, role)
+        .await?;
     Ok(Json(wire::member(&member, &teams)))
 }
 
 pub async fn update_member(
-    State(s): State<AppState>,
     auth: Auth,
-    Path((org, login)): Path<(String, String)>,
+    Path((org, login)): Path2,
     ApiJson(req): ApiJson<RoleBody>,
 ) -> ApiResult<StatusCode> {
     let role = parse_role(req.role.as_deref())?;
-    s.service
-        .set_member_role(&auth.ctx, &org, &login, role)
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+    no_content(auth.service.set_member_role(&auth.ctx, &org, &login, role)).await
 }
 
-pub async fn remove_member(
-    State(s): State<AppState>,
-    auth: Auth,
-    Path((org, login)): Path<(String, String)>,
-) -> ApiResult<StatusCode> {
-    s.service.remove_member(&auth.ctx, &org, &login).await?;
-    Ok(StatusCode::NO_CONTENT)
+pub async fn remove_member(auth: Auth, Path((org, login)): Path2) -> ApiResult<StatusCode> {
+    no_content(auth.service.remove_member(&auth.ctx, &org, &login)).await
 }
 
-pub async fn member_teams(
-    State(s): State<AppState>,
-    auth: Auth,
-    Path((org, login)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
-    let teams = s.service.member_teams(&auth.ctx, &org, &login).await?;
+pub async fn member_teams(auth: Auth, Path((org, login)): Path2) -> ApiResult<Json<Value>> {
+    let teams = auth.service.member_teams(&auth.ctx, &org, &login).await?;
     Ok(Json(json!({"teams": teams})))
 }
 
-pub async fn list_teams(
-    State(s): State<AppState>,
-    auth: Auth,
-    Path(org): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let teams = s.service.list_teams(&auth.ctx, &org).await?;
+pub async fn list_teams(auth: Auth, Path(org): Path1) -> ApiResult<Json<Value>> {
+    let teams = auth.service.list_teams(&auth.ctx, &org).await?;
     let teams: Vec<Value> = teams
         .iter()
         .map(|(t, r)| wire::team_summary(t, *r))
@@ -186,15 +162,12 @@ pub struct CreateTeam {
 }
 
 pub async fn create_team(
-    State(s): State<AppState>,
     auth: Auth,
-    Path(org): Path<String>,
+    Path(org): Path1,
     ApiJson(req): ApiJson<CreateTeam>,
 ) -> ApiResult<Json<Value>> {
-    let name = req
-        .name
-        .ok_or_else(|| ApiError::bad_request("name is required"))?;
-    let view = s
+    let name = required(req.name, "name")?;
+    let view = auth
         .service
         .create_team(
             &auth.ctx,
@@ -207,12 +180,8 @@ pub async fn create_team(
     Ok(Json(wire::team(&view)))
 }
 
-pub async fn get_team(
-    State(s): State<AppState>,
-    auth: Auth,
-    Path((org, team)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
-    let view = s.service.get_team(&auth.ctx, &org, &team).await?;
+pub async fn get_team(auth: Auth, Path((org, team)): Path2) -> ApiResult<Json<Value>> {
+    let view = auth.service.get_team(&auth.ctx, &org, &team).await?;
     Ok(Json(wire::team(&view)))
 }
 
@@ -240,16 +209,13 @@ pub struct UpdateTeam {
 }
 
 fn with_permission(r: StackRef) -> ApiResult<(String, String, StackPermission)> {
-    let p = r
-        .permission
-        .ok_or_else(|| ApiError::bad_request("permission is required"))?;
+    let p = required(r.permission, "permission")?;
     Ok((r.project_name, r.stack_name, p))
 }
 
 pub async fn update_team(
-    State(s): State<AppState>,
     auth: Auth,
-    Path((org, team)): Path<(String, String)>,
+    Path((org, team)): Path2,
     ApiJson(req): ApiJson<UpdateTeam>,
 ) -> ApiResult<StatusCode> {
     if req.add_environment_permission.is_some()
@@ -280,17 +246,9 @@ pub async fn update_team(
         edit_stack: req.edit_stack_permission.map(with_permission).transpose()?,
         remove_stack: req.remove_stack.map(|r| (r.project_name, r.stack_name)),
     };
-    s.service
-        .update_team(&auth.ctx, &org, &team, update)
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+    no_content(auth.service.update_team(&auth.ctx, &org, &team, update)).await
 }
 
-pub async fn delete_team(
-    State(s): State<AppState>,
-    auth: Auth,
-    Path((org, team)): Path<(String, String)>,
-) -> ApiResult<StatusCode> {
-    s.service.delete_team(&auth.ctx, &org, &team).await?;
-    Ok(StatusCode::NO_CONTENT)
+pub async fn delete_team(auth: Auth, Path((org, team)): Path2) -> ApiResult<StatusCode> {
+    no_content(auth.service.delete_team(&auth.ctx, &org, &team)).await
 }

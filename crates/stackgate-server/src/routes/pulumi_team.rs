@@ -2,39 +2,30 @@
 //! the team-creation path, whose static segment wins over `{team}`, so GET, PATCH and
 //! DELETE on it need handlers of their own that call the `{team}` ones.
 
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::Value;
 
+use super::Path1;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, Auth};
 use crate::routes::orgs;
-use crate::AppState;
 
 const NAME: &str = "pulumi";
 
-pub async fn get(
-    s: State<AppState>,
-    auth: Auth,
-    Path(org): Path<String>,
-) -> ApiResult<Json<Value>> {
-    orgs::get_team(s, auth, Path((org, NAME.into()))).await
+pub async fn get(auth: Auth, Path(org): Path1) -> ApiResult<Json<Value>> {
+    orgs::get_team(auth, Path((org, NAME.into()))).await
 }
 
 pub async fn update(
-    s: State<AppState>,
     auth: Auth,
-    Path(org): Path<String>,
+    Path(org): Path1,
     body: ApiJson<orgs::UpdateTeam>,
 ) -> ApiResult<StatusCode> {
-    orgs::update_team(s, auth, Path((org, NAME.into())), body).await
+    orgs::update_team(auth, Path((org, NAME.into())), body).await
 }
 
-pub async fn delete(
-    s: State<AppState>,
-    auth: Auth,
-    Path(org): Path<String>,
-) -> ApiResult<StatusCode> {
-    orgs::delete_team(s, auth, Path((org, NAME.into()))).await
+pub async fn delete(auth: Auth, Path(org): Path1) -> ApiResult<StatusCode> {
+    orgs::delete_team(auth, Path((org, NAME.into()))).await
 }

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
@@ -10,11 +10,10 @@ use serde_json::{json, Value};
 use stackgate_core::service::{CreateStack, TagChange};
 use stackgate_store::StackPermission;
 
-use crate::error::{ApiError, ApiResult};
+use super::{no_content, Path1, Path2, Path3, Path4};
+use crate::error::{required, ApiError, ApiResult};
 use crate::extract::{ApiJson, Auth};
-use crate::{wire, AppState};
-
-type StackPath = Path<(String, String, String)>;
+use crate::wire;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -25,31 +24,28 @@ pub struct CreateStackBody {
 }
 
 pub async fn create_stack(
-    State(s): State<AppState>,
     auth: Auth,
-    Path((org, project)): Path<(String, String)>,
+    Path((org, project)): Path2,
     ApiJson(req): ApiJson<CreateStackBody>,
 ) -> ApiResult<Json<Value>> {
-    let name = req
-        .stack_name
-        .ok_or_else(|| ApiError::bad_request("stackName is required"))?;
+    let name = required(req.stack_name, "stackName")?;
     let create = CreateStack {
         name,
         tags: req.tags.unwrap_or_default(),
         teams: req.teams.unwrap_or_default(),
     };
-    s.service
+    auth.service
         .create_stack(&auth.ctx, &org, &project, create)
         .await?;
     Ok(Json(json!({"messages": []})))
 }
 
-pub async fn project_exists(
-    State(s): State<AppState>,
-    auth: Auth,
-    Path((org, project)): Path<(String, String)>,
-) -> ApiResult<StatusCode> {
-    if s.service.project_exists(&auth.ctx, &org, &project).await? {
+pub async fn project_exists(auth: Auth, Path((org, project)): Path2) -> ApiResult<StatusCode> {
+    if auth
+        .service
+        .project_exists(&auth.ctx, &org, &project)
+        .await?
+    {
         Ok(StatusCode::OK)
     } else {
         Err(ApiError::new(
@@ -59,40 +55,32 @@ pub async fn project_exists(
     }
 }
 
-pub async fn get_stack(
-    State(s): State<AppState>,
-    auth: Auth,
-    Path((org, project, stack)): StackPath,
-) -> ApiResult<Json<Value>> {
-    let stack = s
+pub async fn get_stack(auth: Auth, Path((org, project, stack)): Path3) -> ApiResult<Json<Value>> {
+    let stack = auth
         .service
         .get_stack(&auth.ctx, &org, &project, &stack)
         .await?;
     Ok(Json(wire::stack(&stack)))
 }
 
-pub async fn delete_stack(
-    State(s): State<AppState>,
-    auth: Auth,
-    Path((org, project, stack)): StackPath,
-) -> ApiResult<StatusCode> {
-    s.service
-        .delete_stack(&auth.ctx, &org, &project, &stack)
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+pub async fn delete_stack(auth: Auth, Path((org, project, stack)): Path3) -> ApiResult<StatusCode> {
+    no_content(auth.service.delete_stack(&auth.ctx, &org, &project, &stack)).await
 }
 
 /// `PATCH .../tags`: the body is the complete new tag map.
 pub async fn replace_tags(
-    State(s): State<AppState>,
     auth: Auth,
-    Path((org, project, stack)): StackPath,
+    Path((org, project, stack)): Path3,
     ApiJson(tags): ApiJson<BTreeMap<String, String>>,
 ) -> ApiResult<StatusCode> {
-    s.service
-        .change_tags(&auth.ctx, &org, &project, &stack, TagChange::Replace(tags))
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+    no_content(auth.service.change_tags(
+        &auth.ctx,
+        &org,
+        &project,
+        &stack,
+        TagChange::Replace(tags),
+    ))
+    .await
 }
 
 #[derive(Deserialize)]
@@ -103,44 +91,35 @@ pub struct TagBody {
 
 /// `POST .../tags` `{name, value}`: sets one tag.
 pub async fn set_tag(
-    State(s): State<AppState>,
     auth: Auth,
-    Path((org, project, stack)): StackPath,
+    Path((org, project, stack)): Path3,
     ApiJson(req): ApiJson<TagBody>,
 ) -> ApiResult<StatusCode> {
-    let name = req
-        .name
-        .ok_or_else(|| ApiError::bad_request("name is required"))?;
-    s.service
-        .change_tags(
-            &auth.ctx,
-            &org,
-            &project,
-            &stack,
-            TagChange::Set(name, req.value.unwrap_or_default()),
-        )
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+    let name = required(req.name, "name")?;
+    no_content(auth.service.change_tags(
+        &auth.ctx,
+        &org,
+        &project,
+        &stack,
+        TagChange::Set(name, req.value.unwrap_or_default()),
+    ))
+    .await
 }
 
 /// `DELETE .../tags/{name}`.
 pub async fn delete_tag(
-    State(s): State<AppState>,
     auth: Auth,
-    Path((org, project, stack, tag)): Path<(String, String, String, String)>,
+    Path((org, project, stack, tag)): Path4,
 ) -> ApiResult<StatusCode> {
-    s.service
-        .change_tags(&auth.ctx, &org, &project, &stack, TagChange::Remove(tag))
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+    no_content(
+        auth.service
+            .change_tags(&auth.ctx, &org, &project, &stack, TagChange::Remove(tag)),
+    )
+    .await
 }
 
-pub async fn stack_teams(
-    State(s): State<AppState>,
-    auth: Auth,
-    Path((org, project, stack)): StackPath,
-) -> ApiResult<Json<Value>> {
-    let teams = s
+pub async fn stack_teams(auth: Auth, Path((org, project, stack)): Path3) -> ApiResult<Json<Value>> {
+    let teams = auth
         .service
         .stack_teams(&auth.ctx, &org, &project, &stack)
         .await?;
@@ -155,18 +134,16 @@ pub struct StackTeamBody {
 }
 
 pub async fn set_stack_team(
-    State(s): State<AppState>,
     auth: Auth,
-    Path((org, project, stack, team)): Path<(String, String, String, String)>,
+    Path((org, project, stack, team)): Path4,
     ApiJson(req): ApiJson<StackTeamBody>,
 ) -> ApiResult<StatusCode> {
-    let perm = req
-        .permissions
-        .ok_or_else(|| ApiError::bad_request("permissions is required"))?;
-    s.service
-        .set_stack_team_permission(&auth.ctx, &org, &project, &stack, &team, perm)
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+    let perm = required(req.permissions, "permissions")?;
+    no_content(
+        auth.service
+            .set_stack_team_permission(&auth.ctx, &org, &project, &stack, &team, perm),
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -177,14 +154,11 @@ pub struct TransferBody {
 }
 
 pub async fn transfer_stack(
-    State(s): State<AppState>,
     auth: Auth,
-    Path((org, project, stack)): StackPath,
+    Path((org, project, stack)): Path3,
     ApiJson(req): ApiJson<TransferBody>,
 ) -> ApiResult<StatusCode> {
-    let to = req
-        .to_org
-        .ok_or_else(|| ApiError::bad_request("toOrg is required"))?;
+    let to = required(req.to_org, "toOrg")?;
     if req
         .from_org
         .as_deref()
@@ -194,23 +168,21 @@ pub async fn transfer_stack(
             "fromOrg must be the stack's organization",
         ));
     }
-    s.service
-        .transfer_stack(&auth.ctx, &org, &project, &stack, &to)
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+    no_content(
+        auth.service
+            .transfer_stack(&auth.ctx, &org, &project, &stack, &to),
+    )
+    .await
 }
 
 pub async fn transfer_all(
-    State(s): State<AppState>,
     auth: Auth,
-    Path(org): Path<String>,
+    Path(org): Path1,
     ApiJson(req): ApiJson<TransferBody>,
 ) -> ApiResult<Json<Value>> {
-    let to = req
-        .to_org
-        .ok_or_else(|| ApiError::bad_request("toOrg is required"))?;
+    let to = required(req.to_org, "toOrg")?;
     let from = req.from_org.unwrap_or_else(|| org.clone());
-    let moved = s
+    let moved = auth
         .service
         .transfer_all_stacks(&auth.ctx, &org, &from, &to)
         .await?;
@@ -220,11 +192,10 @@ pub async fn transfer_all(
 /// `GET /api/console/orgs/{org}/members/{login}/stacks/{project}/{stack}`: where a
 /// member's level on a stack comes from.
 pub async fn member_stack_permissions(
-    State(s): State<AppState>,
     auth: Auth,
-    Path((org, login, project, stack)): Path<(String, String, String, String)>,
+    Path((org, login, project, stack)): Path4,
 ) -> ApiResult<Json<Value>> {
-    let p = s
+    let p = auth
         .service
         .member_stack_permissions(&auth.ctx, &org, &login, &project, &stack)
         .await?;

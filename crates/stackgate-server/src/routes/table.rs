@@ -107,11 +107,19 @@ pub fn table() -> Vec<Route> {
         Route::post("/api/orgs/{org}/tokens", tokens::create_org_token),
         Route::delete("/api/orgs/{org}/tokens/{tokenId}", tokens::delete_org_token),
         // The audit log.
-        Route::get("/api/orgs/{org}/auditlogs", audit::list_v1),
-        Route::get("/api/orgs/{org}/auditlogs/v2", audit::list_v2),
+        Route::get("/api/orgs/{org}/auditlogs", audit::list::<audit::V1>),
+        Route::get("/api/orgs/{org}/auditlogs/v2", audit::list::<audit::V2>),
         Route::get("/api/orgs/{org}/auditlogs/event-types", audit::event_types),
-        Route::get("/api/orgs/{org}/auditlogs/export", audit::export_v1).gzipped(),
-        Route::get("/api/orgs/{org}/auditlogs/v2/export", audit::export_v2).gzipped(),
+        Route::get(
+            "/api/orgs/{org}/auditlogs/export",
+            audit::export::<audit::V1>,
+        )
+        .gzipped(),
+        Route::get(
+            "/api/orgs/{org}/auditlogs/v2/export",
+            audit::export::<audit::V2>,
+        )
+        .gzipped(),
         Route::get("/api/orgs/{org}/auditlogs/verify", audit::verify),
         // Stacks.
         Route::post("/api/orgs/{org}/bulk-transfer/stacks", stacks::transfer_all),

@@ -1,14 +1,15 @@
 //! Org and team access tokens.
 
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use crate::error::{ApiError, ApiResult};
+use super::{no_content, Path1, Path2, Path3};
+use crate::error::{required, ApiError, ApiResult};
 use crate::extract::{ApiJson, Auth};
-use crate::{wire, AppState};
+use crate::wire;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -21,24 +22,15 @@ pub struct CreateToken {
     role_id: Option<String>,
 }
 
-fn created(c: stackgate_core::service::CreatedToken) -> Json<Value> {
-    Json(json!({"id": c.token.id, "tokenValue": c.value.expose()}))
-}
-
-pub async fn list_org_tokens(
-    State(s): State<AppState>,
-    auth: Auth,
-    Path(org): Path<String>,
-) -> ApiResult<Json<Value>> {
+pub async fn list_org_tokens(auth: Auth, Path(org): Path1) -> ApiResult<Json<Value>> {
     Ok(Json(wire::tokens(
-        &s.service.list_org_tokens(&auth.ctx, &org).await?,
+        &auth.service.list_org_tokens(&auth.ctx, &org).await?,
     )))
 }
 
 pub async fn create_org_token(
-    State(s): State<AppState>,
     auth: Auth,
-    Path(org): Path<String>,
+    Path(org): Path1,
     ApiJson(req): ApiJson<CreateToken>,
 ) -> ApiResult<Json<Value>> {
     if req.role_id.as_deref().is_some_and(|r| !r.is_empty()) {
@@ -46,10 +38,8 @@ pub async fn create_org_token(
             "custom roles (roleID) are not supported by stackgate",
         ));
     }
-    let name = req
-        .name
-        .ok_or_else(|| ApiError::bad_request("name is required"))?;
-    let c = s
+    let name = required(req.name, "name")?;
+    let c = auth
         .service
         .create_org_token(
             &auth.ctx,
@@ -60,41 +50,32 @@ pub async fn create_org_token(
             req.expires.unwrap_or(0),
         )
         .await?;
-    Ok(created(c))
+    Ok(Json(wire::created_token(&c)))
 }
 
-pub async fn delete_org_token(
-    State(s): State<AppState>,
-    auth: Auth,
-    Path((org, id)): Path<(String, String)>,
-) -> ApiResult<StatusCode> {
-    s.service.delete_org_token(&auth.ctx, &org, &id).await?;
-    Ok(StatusCode::NO_CONTENT)
+pub async fn delete_org_token(auth: Auth, Path((org, id)): Path2) -> ApiResult<StatusCode> {
+    no_content(auth.service.delete_org_token(&auth.ctx, &org, &id)).await
 }
 
-pub async fn list_team_tokens(
-    State(s): State<AppState>,
-    auth: Auth,
-    Path((org, team)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
+pub async fn list_team_tokens(auth: Auth, Path((org, team)): Path2) -> ApiResult<Json<Value>> {
     Ok(Json(wire::tokens(
-        &s.service.list_team_tokens(&auth.ctx, &org, &team).await?,
+        &auth
+            .service
+            .list_team_tokens(&auth.ctx, &org, &team)
+            .await?,
     )))
 }
 
 pub async fn create_team_token(
-    State(s): State<AppState>,
     auth: Auth,
-    Path((org, team)): Path<(String, String)>,
+    Path((org, team)): Path2,
     ApiJson(req): ApiJson<CreateToken>,
 ) -> ApiResult<Json<Value>> {
-    let name = req
-        .name
-        .ok_or_else(|| ApiError::bad_request("name is required"))?;
+    let name = required(req.name, "name")?;
     if req.admin == Some(true) {
         return Err(ApiError::bad_request("team tokens have no admin scope"));
     }
-    let c = s
+    let c = auth
         .service
         .create_team_token(
             &auth.ctx,
@@ -105,16 +86,9 @@ pub async fn create_team_token(
             req.expires.unwrap_or(0),
         )
         .await?;
-    Ok(created(c))
+    Ok(Json(wire::created_token(&c)))
 }
 
-pub async fn delete_team_token(
-    State(s): State<AppState>,
-    auth: Auth,
-    Path((org, team, id)): Path<(String, String, String)>,
-) -> ApiResult<StatusCode> {
-    s.service
-        .delete_team_token(&auth.ctx, &org, &team, &id)
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+pub async fn delete_team_token(auth: Auth, Path((org, team, id)): Path3) -> ApiResult<StatusCode> {
+    no_content(auth.service.delete_team_token(&auth.ctx, &org, &team, &id)).await
 }

@@ -1,6 +1,6 @@
 //! `/api/user/...`: the current principal, personal tokens, its stacks.
 
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -10,9 +10,10 @@ use serde_json::{json, Value};
 use stackgate_core::service::StackListQuery;
 use stackgate_core::{validate, CoreError, Identity};
 
+use super::{no_content, Path1};
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiQuery, Auth};
-use crate::{wire, AppState};
+use crate::wire;
 
 /// `GET /api/user`: asked by every Pulumi CLI command, so the body is serialised once per
 /// cache entry (borrowed straight from the cached facts) and then served from the entry.
@@ -45,8 +46,8 @@ pub async fn default_org(auth: Auth) -> Json<Value> {
     Json(json!({"GitHubLogin": name, "Messages": []}))
 }
 
-pub async fn list_tokens(State(s): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
-    let tokens = s.service.list_personal_tokens(&auth.ctx).await?;
+pub async fn list_tokens(auth: Auth) -> ApiResult<Json<Value>> {
+    let tokens = auth.service.list_personal_tokens(&auth.ctx).await?;
     Ok(Json(wire::tokens(&tokens)))
 }
 
@@ -57,11 +58,10 @@ pub struct CreatePersonalToken {
 }
 
 pub async fn create_token(
-    State(s): State<AppState>,
     auth: Auth,
     ApiJson(req): ApiJson<CreatePersonalToken>,
 ) -> ApiResult<Json<Value>> {
-    let created = s
+    let created = auth
         .service
         .create_personal_token(
             &auth.ctx,
@@ -69,18 +69,11 @@ pub async fn create_token(
             req.expires.unwrap_or(0),
         )
         .await?;
-    Ok(Json(
-        json!({"id": created.token.id, "tokenValue": created.value.expose()}),
-    ))
+    Ok(Json(wire::created_token(&created)))
 }
 
-pub async fn delete_token(
-    State(s): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
-    s.service.delete_personal_token(&auth.ctx, &id).await?;
-    Ok(StatusCode::NO_CONTENT)
+pub async fn delete_token(auth: Auth, Path(id): Path1) -> ApiResult<StatusCode> {
+    no_content(auth.service.delete_personal_token(&auth.ctx, &id)).await
 }
 
 #[derive(Deserialize)]
@@ -94,11 +87,7 @@ pub struct StacksQuery {
     max_results: Option<i64>,
 }
 
-pub async fn list_stacks(
-    State(s): State<AppState>,
-    auth: Auth,
-    ApiQuery(q): ApiQuery<StacksQuery>,
-) -> ApiResult<Json<Value>> {
+pub async fn list_stacks(auth: Auth, ApiQuery(q): ApiQuery<StacksQuery>) -> ApiResult<Json<Value>> {
     let query = StackListQuery {
         organization: q.organization,
         project: q.project,
@@ -107,11 +96,7 @@ pub async fn list_stacks(
         continuation: q.continuation_token,
         max_results: validate::page_size(q.max_results, 100)?,
     };
-    let page = s.service.list_stacks(&auth.ctx, query).await?;
-    let mut out =
-        json!({"stacks": page.stacks.iter().map(wire::stack_summary).collect::<Vec<_>>()});
-    if let Some(c) = page.continuation {
-        out["continuationToken"] = json!(c);
-    }
-    Ok(Json(out))
+    let page = auth.service.list_stacks(&auth.ctx, query).await?;
+    let stacks = page.stacks.iter().map(wire::stack_summary).collect();
+    Ok(Json(wire::page("stacks", stacks, page.continuation)))
 }

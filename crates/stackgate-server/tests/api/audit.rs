@@ -238,14 +238,13 @@ async fn refusals_are_recorded_as_auth_failures_and_hidden_targets_are_not() {
     );
 
     // 404s: principals who may not see the target leave no trace in acme's log.
-    let (st, body) = app
-        .patch(
-            "/api/orgs/acme",
-            Who::Admin,
-            json!({"setDefaultStackPermission": 0}),
-        )
-        .await;
-    assert_ok(st, &body, "default 0");
+    app.patch_ok(
+        "/api/orgs/acme",
+        Who::Admin,
+        json!({"setDefaultStackPermission": 0}),
+        "default 0",
+    )
+    .await;
     let before = app.audit().await;
     for (who, method, path, body) in [
         (Who::Outsider, "GET", format!("/api/orgs/{ORG}"), None),

@@ -90,14 +90,13 @@ async fn the_body_follows_membership_and_role_changes() {
 
     app.add_member_as(&Who::OtherAdmin, OTHER_ORG, "bob", "member")
         .await;
-    let (st, body) = app
-        .patch(
-            &format!("/api/orgs/{ORG}/members/bob"),
-            Who::Admin,
-            json!({"role": "admin"}),
-        )
-        .await;
-    assert_ok(st, &body, "make bob an admin");
+    app.patch_ok(
+        &format!("/api/orgs/{ORG}/members/bob"),
+        Who::Admin,
+        json!({"role": "admin"}),
+        "make bob an admin",
+    )
+    .await;
 
     let after = current_user(&app, Who::Member).await;
     let mut orgs = after["organizations"]

@@ -131,14 +131,13 @@ async fn setup() -> TestApp {
     let app = TestApp::start().await;
     app.new_user("frank").await;
     app.create_stack_as(&Who::Admin, "proj", "other").await;
-    let (st, body) = app
-        .patch(
-            "/api/orgs/globex",
-            Who::OtherAdmin,
-            json!({"setAcceptStackTransfersFrom": ["acme"]}),
-        )
-        .await;
-    assert_ok(st, &body, "globex accepts transfers from acme");
+    app.patch_ok(
+        "/api/orgs/globex",
+        Who::OtherAdmin,
+        json!({"setAcceptStackTransfersFrom": ["acme"]}),
+        "globex accepts transfers from acme",
+    )
+    .await;
     app
 }
 

@@ -20,24 +20,24 @@ async fn max_token_expiry_policy() {
     let app = TestApp::start().await;
     // Alice gets a personal token inside the coming cap before setting it: her
     // never-expiring token will be refused against acme once the cap is on.
-    let (st, body) = app
-        .post(
+    let body = app
+        .post_ok(
             "/api/user/tokens",
             Who::Admin,
             json!({"description": "short", "expires": now() + DAY}),
+            "short-lived personal token",
         )
         .await;
-    assert_ok(st, &body, "short-lived personal token");
     let short = Who::Token(body["tokenValue"].as_str().expect("value").to_string());
 
-    let (st, body) = app
-        .patch(
+    let body = app
+        .patch_ok(
             &format!("/api/orgs/{ORG}"),
             Who::Admin,
             json!({"setMaxAccessTokenExpiryDays": 30}),
+            "set the cap",
         )
         .await;
-    assert_ok(st, &body, "set the cap");
     assert_eq!(body["maxAccessTokenExpiryDays"], 30, "{body}");
 
     // New org and team tokens must expire within the cap.
@@ -97,14 +97,14 @@ async fn max_token_expiry_policy() {
     assert_ok(st, &body, "alice's /api/user");
 
     // Clearing the cap restores the never-expiring tokens.
-    let (st, body) = app
-        .patch(
+    let body = app
+        .patch_ok(
             &format!("/api/orgs/{ORG}"),
             short,
             json!({"setMaxAccessTokenExpiryDays": 0}),
+            "clear the cap",
         )
         .await;
-    assert_ok(st, &body, "clear the cap");
     assert!(body.get("maxAccessTokenExpiryDays").is_none(), "{body}");
     let (st, body) = app.get(&format!("/api/orgs/{ORG}"), Who::Admin).await;
     assert_ok(st, &body, "alice after clearing the cap");
@@ -113,14 +113,13 @@ async fn max_token_expiry_policy() {
 #[tokio::test]
 async fn the_cap_also_applies_to_the_cross_org_stack_listing() {
     let app = TestApp::start().await;
-    let (st, body) = app
-        .patch(
-            &format!("/api/orgs/{ORG}"),
-            Who::Admin,
-            json!({"setMaxAccessTokenExpiryDays": 30}),
-        )
-        .await;
-    assert_ok(st, &body, "set the cap");
+    app.patch_ok(
+        &format!("/api/orgs/{ORG}"),
+        Who::Admin,
+        json!({"setMaxAccessTokenExpiryDays": 30}),
+        "set the cap",
+    )
+    .await;
     for who in [Who::Member, Who::OrgAdminToken, Who::TeamToken] {
         // The stack itself is refused ...
         let (st, body) = app.get(crate::common::STACK_PATH, who.clone()).await;

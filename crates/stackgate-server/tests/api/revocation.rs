@@ -48,16 +48,9 @@ async fn deleting_a_token_revokes_it_immediately() {
     .await;
 
     // A personal token, deleted by its owner.
-    let (st, body) = app
-        .post(
-            "/api/user/tokens",
-            Who::Member,
-            json!({"description": "laptop", "expires": 0}),
-        )
+    let (value, id) = app
+        .personal_token(Who::Member, "laptop", "create personal token")
         .await;
-    assert_ok(st, &body, "create personal token");
-    let value = body["tokenValue"].as_str().expect("value").to_string();
-    let id = body["id"].as_str().expect("id").to_string();
     for _ in 0..2 {
         let (st, body) = app.get("/api/user", Who::Token(value.clone())).await;
         assert_ok(st, &body, "personal token before deletion");

@@ -227,14 +227,13 @@ async fn transfer_checks_run_in_order() {
         .delete("/api/stacks/globex/proj/bobs", Who::OtherAdmin)
         .await;
     assert_ok(st, &body, "free the name");
-    let (st, body) = app
-        .post(
-            &format!("{bobs}/tags"),
-            Who::Member,
-            json!({"name": "keep", "value": "me"}),
-        )
-        .await;
-    assert_ok(st, &body, "tag");
+    app.post_ok(
+        &format!("{bobs}/tags"),
+        Who::Member,
+        json!({"name": "keep", "value": "me"}),
+        "tag",
+    )
+    .await;
     app.grant_as(&Who::Admin, "devs", "proj", "bobs", 102).await;
     let (st, body) = app.post(&p2, Who::Member, b_to("globex")).await;
     assert_ok(st, &body, "bob transfers");

@@ -98,14 +98,13 @@ async fn the_csv_export_can_be_verified_offline() {
     let quinn = app.new_user_named("quinn", "Quinn \"Q\", Jr.").await;
     app.add_member_as(&Who::Admin, ORG, "quinn", "member").await;
     let quinn = Who::from(&quinn);
-    let (st, body) = app
-        .post(
-            "/api/stacks/acme/proj",
-            quinn,
-            json!({"stackName": "quoted", "tags": {"note": "a, \"b\"; c=d"}}),
-        )
-        .await;
-    assert_ok(st, &body, "quinn creates a stack");
+    app.post_ok(
+        "/api/stacks/acme/proj",
+        quinn,
+        json!({"stackName": "quoted", "tags": {"note": "a, \"b\"; c=d"}}),
+        "quinn creates a stack",
+    )
+    .await;
 
     let resp = send_raw(
         &router,

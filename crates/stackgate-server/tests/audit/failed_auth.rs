@@ -1,7 +1,7 @@
 //! Failed authentication: a revoked or expired token is recorded in its org(s) once a
 //! minute; an unknown token is recorded in no org.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use stackgate_core::token::TokenValue;
 use stackgate_store::{Token, TokenKind};
 
@@ -79,16 +79,7 @@ async fn revoked_or_expired_tokens_record_one_login_failure_a_minute() {
         .await;
     assert_ok(st, &body, "revoke the team token");
     // A revoked personal token of bob (his orgs: acme and globex).
-    let (st, body) = app
-        .post(
-            "/api/user/tokens",
-            Who::Member,
-            json!({"description": "lost", "expires": 0}),
-        )
-        .await;
-    assert_ok(st, &body, "bob's token");
-    let bob_value = body["tokenValue"].as_str().expect("value").to_string();
-    let bob_id = body["id"].as_str().expect("id").to_string();
+    let (bob_value, bob_id) = app.personal_token(Who::Member, "lost", "bob's token").await;
     let (st, body) = app
         .delete(&format!("/api/user/tokens/{bob_id}"), Who::Member)
         .await;

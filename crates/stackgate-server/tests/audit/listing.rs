@@ -34,14 +34,13 @@ async fn listing_filters_select_exactly_the_matching_events() {
     let a = app.actors().clone();
     // Events by bob, by the admin token, and a refusal by bob.
     app.create_stack_as(&Who::Member, "bobs", "s1").await;
-    let (st, body) = app
-        .patch(
-            &format!("{STACK_PATH}/tags"),
-            Who::OrgAdminToken,
-            json!({"by": "token"}),
-        )
-        .await;
-    assert_ok(st, &body, "tags by the admin token");
+    app.patch_ok(
+        &format!("{STACK_PATH}/tags"),
+        Who::OrgAdminToken,
+        json!({"by": "token"}),
+        "tags by the admin token",
+    )
+    .await;
     let (st, body) = app
         .get(&format!("/api/orgs/{ORG}/auditlogs"), Who::Member)
         .await;

@@ -71,14 +71,14 @@ async fn coverage_fixture(app: &TestApp) -> Extra {
     // bob belongs to two orgs: his personal token events go to both.
     app.add_member_as(&Who::OtherAdmin, OTHER_ORG, "bob", "member")
         .await;
-    let (st, body) = app
-        .post(
+    let body = app
+        .post_ok(
             "/api/user/tokens",
             Who::Member,
             json!({"description": "old laptop", "expires": 0}),
+            "bob's personal token",
         )
         .await;
-    assert_ok(st, &body, "bob's personal token");
     let bob_old_token = body["id"].as_str().expect("token id").to_string();
 
     app.new_user("frank").await; // to be added
@@ -96,23 +96,21 @@ async fn coverage_fixture(app: &TestApp) -> Extra {
     for stack in ["doomed", "moving", "tags-patch", "tags-post"] {
         app.create_stack_as(&a, "proj", stack).await;
     }
-    let (st, body) = app
-        .post(
-            "/api/stacks/acme/proj",
-            a.clone(),
-            json!({"stackName": "tags-delete", "tags": {"env": "x"}}),
-        )
-        .await;
-    assert_ok(st, &body, "stack with a tag to delete");
+    app.post_ok(
+        "/api/stacks/acme/proj",
+        a.clone(),
+        json!({"stackName": "tags-delete", "tags": {"env": "x"}}),
+        "stack with a tag to delete",
+    )
+    .await;
     // globex accepts stacks from acme's admin token.
-    let (st, body) = app
-        .patch(
-            &format!("/api/orgs/{OTHER_ORG}"),
-            Who::OtherAdmin,
-            json!({"setAcceptStackTransfersFrom": [ORG]}),
-        )
-        .await;
-    assert_ok(st, &body, "globex accepts transfers from acme");
+    app.patch_ok(
+        &format!("/api/orgs/{OTHER_ORG}"),
+        Who::OtherAdmin,
+        json!({"setAcceptStackTransfersFrom": [ORG]}),
+        "globex accepts transfers from acme",
+    )
+    .await;
     // A third org whose admin (also a member of globex) moves all its stacks to globex.
     let ivan = app
         .service

@@ -73,14 +73,13 @@ impl Builder {
         app.create_team_as(&a, TEAM).await;
         app.team_member_as(&a, TEAM, "add", "dave").await;
         app.team_member_as(&a, TEAM, "promote", "dave").await;
-        let (st, body) = app
-            .post(
-                &format!("/api/stacks/{ORG}/{PROJECT}"),
-                a.clone(),
-                json!({"stackName": STACK, "tags": {"env": "dev"}}),
-            )
-            .await;
-        assert_ok(st, &body, "fixture: create stack");
+        app.post_ok(
+            &format!("/api/stacks/{ORG}/{PROJECT}"),
+            a.clone(),
+            json!({"stackName": STACK, "tags": {"env": "dev"}}),
+            "fixture: create stack",
+        )
+        .await;
         app.grant_as(&a, TEAM, PROJECT, STACK, self.team_grant)
             .await;
 
@@ -165,14 +164,13 @@ impl TestApp {
     // ---- bootstrap helpers (through the API; each asserts success)
 
     pub async fn add_member_as(&self, who: &Who, org: &str, login: &str, role: &str) {
-        let (st, body) = self
-            .post(
-                &format!("/api/orgs/{org}/members/{login}"),
-                who.clone(),
-                json!({"role": role}),
-            )
-            .await;
-        assert_ok(st, &body, &format!("add {login} to {org}"));
+        self.post_ok(
+            &format!("/api/orgs/{org}/members/{login}"),
+            who.clone(),
+            json!({"role": role}),
+            &format!("add {login} to {org}"),
+        )
+        .await;
     }
 
     /// A new user who is a member of `acme` with `role`.
@@ -187,25 +185,23 @@ impl TestApp {
     }
 
     pub async fn create_team_in(&self, who: &Who, org: &str, team: &str) {
-        let (st, body) = self
-            .post(
-                &format!("/api/orgs/{org}/teams/pulumi"),
-                who.clone(),
-                json!({"name": team, "displayName": team, "description": ""}),
-            )
-            .await;
-        assert_ok(st, &body, &format!("create team {team} in {org}"));
+        self.post_ok(
+            &format!("/api/orgs/{org}/teams/pulumi"),
+            who.clone(),
+            json!({"name": team, "displayName": team, "description": ""}),
+            &format!("create team {team} in {org}"),
+        )
+        .await;
     }
 
     pub async fn team_member_as(&self, who: &Who, team: &str, action: &str, login: &str) {
-        let (st, body) = self
-            .patch(
-                &format!("/api/orgs/{ORG}/teams/{team}"),
-                who.clone(),
-                json!({"memberAction": action, "member": login}),
-            )
-            .await;
-        assert_ok(st, &body, &format!("{action} {login} in team {team}"));
+        self.patch_ok(
+            &format!("/api/orgs/{ORG}/teams/{team}"),
+            who.clone(),
+            json!({"memberAction": action, "member": login}),
+            &format!("{action} {login} in team {team}"),
+        )
+        .await;
     }
 
     pub async fn create_stack_as(&self, who: &Who, project: &str, stack: &str) {
@@ -213,14 +209,13 @@ impl TestApp {
     }
 
     pub async fn create_stack_in(&self, who: &Who, org: &str, project: &str, stack: &str) {
-        let (st, body) = self
-            .post(
-                &format!("/api/stacks/{org}/{project}"),
-                who.clone(),
-                json!({"stackName": stack}),
-            )
-            .await;
-        assert_ok(st, &body, &format!("create stack {org}/{project}/{stack}"));
+        self.post_ok(
+            &format!("/api/stacks/{org}/{project}"),
+            who.clone(),
+            json!({"stackName": stack}),
+            &format!("create stack {org}/{project}/{stack}"),
+        )
+        .await;
     }
 
     pub async fn grant_as(&self, who: &Who, team: &str, project: &str, stack: &str, perm: i64) {
@@ -246,14 +241,14 @@ impl TestApp {
         admin: bool,
         expires: i64,
     ) -> TokenActor {
-        let (st, body) = self
-            .post(
+        let body = self
+            .post_ok(
                 &format!("/api/orgs/{org}/tokens"),
                 who.clone(),
                 json!({"name": name, "description": "", "admin": admin, "expires": expires}),
+                &format!("create org token {name}"),
             )
             .await;
-        assert_ok(st, &body, &format!("create org token {name}"));
         token_actor(name, &body)
     }
 
@@ -264,14 +259,14 @@ impl TestApp {
         name: &str,
         expires: i64,
     ) -> TokenActor {
-        let (st, body) = self
-            .post(
+        let body = self
+            .post_ok(
                 &format!("/api/orgs/{ORG}/teams/{team}/tokens"),
                 who.clone(),
                 json!({"name": name, "description": "", "expires": expires}),
+                &format!("create team token {name}"),
             )
             .await;
-        assert_ok(st, &body, &format!("create team token {name}"));
         token_actor(name, &body)
     }
 }

@@ -312,4 +312,44 @@ impl TestApp {
     pub async fn delete(&self, path: &str, who: impl Into<Who>) -> (u16, Value) {
         self.call("DELETE", path, who, None).await
     }
+
+    /// A POST that must succeed (asserted with `what`); returns the body.
+    pub async fn post_ok(&self, path: &str, who: impl Into<Who>, body: Value, what: &str) -> Value {
+        let (st, body) = self.post(path, who, body).await;
+        assert_ok(st, &body, what);
+        body
+    }
+
+    /// A PATCH that must succeed (asserted with `what`); returns the body.
+    pub async fn patch_ok(
+        &self,
+        path: &str,
+        who: impl Into<Who>,
+        body: Value,
+        what: &str,
+    ) -> Value {
+        let (st, body) = self.patch(path, who, body).await;
+        assert_ok(st, &body, what);
+        body
+    }
+
+    /// Creates a personal token for `who` (asserted with `what`): its value and id.
+    pub async fn personal_token(
+        &self,
+        who: Who,
+        description: &str,
+        what: &str,
+    ) -> (String, String) {
+        let body = self
+            .post_ok(
+                "/api/user/tokens",
+                who,
+                json!({"description": description, "expires": 0}),
+                what,
+            )
+            .await;
+        let value = body["tokenValue"].as_str().expect("value").to_string();
+        let id = body["id"].as_str().expect("id").to_string();
+        (value, id)
+    }
 }
