@@ -427,6 +427,10 @@ async fn a_token_value_is_shown_once_and_never_in_urls_or_logs() {
         .with_max_level(tracing::Level::TRACE)
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Tests run in parallel: a log call site first reached by another test before this
+    // subscriber existed may still be cached as "nobody listens". Recompute, so that this
+    // test sees every line it provokes (it would otherwise prove nothing, flakily).
+    tracing::callsite::rebuild_interest_cache();
 
     let app = app().await;
     let (login, cookie) = app.sign_in("alice", ALICE_PW).await;

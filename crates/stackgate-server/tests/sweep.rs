@@ -1,7 +1,8 @@
 //! The HTTP permission sweep: every route of the route table
 //! ([`stackgate_server::route_list`], the list the router is built from) is called by a
-//! principal that lacks the permission it needs, and must answer the exact status of
-//! `permissions.md` (401 / 403 / 404) in the error shape. A 403 about an org must add
+//! principal that lacks the permission it needs, and must answer the exact status the
+//! permission model gives (see `stackgate_core::authz`: 401 for bad credentials, 404 for
+//! what the principal may not see, 403 for what it sees but may not do) in the error shape. A 403 about an org must add
 //! exactly one auth-failure event to that org's audit log; a 401 or 404 must add none.
 //!
 //! The cases live in `refusals/`, in a map keyed by `(method, template)`; the test fails

@@ -4,7 +4,7 @@
 //! router; requests go through `router.oneshot`, so no port, no process and no sleeps.
 //! [`TestApp::start`] bootstraps two orgs the way an operator and an admin would (the
 //! operator functions `init_org` / `create_user` / `issue_user_token`, then the API) and
-//! hands out one typed actor per kind of principal in `permissions.md` ([`Who`]).
+//! hands out one typed actor per kind of principal of the permission model ([`Who`]).
 //!
 //! The harness is split by concern: `fixture` builds the app and its actors (and holds
 //! the bootstrap helpers that assert success), `readers` reads the audit log and
