@@ -129,8 +129,7 @@ impl StackStore for PgTx {
             "SELECT {STACK_COLS} FROM stacks s JOIN orgs o ON o.id = s.org_id \
              WHERE s.org_id = $1{STACK_ORDER}"
         );
-        self.fetch_all(sqlx::query(&sql).bind(org_id), stack_from_row)
-            .await
+        self.list_by(&sql, org_id, stack_from_row).await
     }
 }
 

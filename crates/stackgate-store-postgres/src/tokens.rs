@@ -6,7 +6,10 @@ use async_trait::async_trait;
 use stackgate_store::{StoreResult, Token, TokenKind, TokenOwner, TokenStore};
 use stackgate_store_sql::{token_from_row, TOKEN_COLS};
 
-use crate::tx::PgTx;
+use crate::tx::{PgTx, Table};
+
+/// The `tokens` table for [`PgTx::lookup`].
+const TOKENS: Table = (TOKEN_COLS, "tokens");
 
 #[async_trait]
 impl TokenStore for PgTx {
@@ -35,16 +38,12 @@ impl TokenStore for PgTx {
 
     /// Deleted tokens included: the caller checks `deleted_at`.
     async fn token_by_hash(&mut self, hash: &str) -> StoreResult<Option<Token>> {
-        let sql = format!("SELECT {TOKEN_COLS} FROM tokens WHERE hash = $1");
-        self.fetch_optional(sqlx::query(&sql).bind(hash), token_from_row)
-            .await
+        self.lookup(TOKENS, "hash", hash, token_from_row).await
     }
 
     /// Deleted tokens included: the caller checks `deleted_at`.
     async fn token_by_id(&mut self, id: &str) -> StoreResult<Option<Token>> {
-        let sql = format!("SELECT {TOKEN_COLS} FROM tokens WHERE id = $1");
-        self.fetch_optional(sqlx::query(&sql).bind(id), token_from_row)
-            .await
+        self.lookup(TOKENS, "id", id, token_from_row).await
     }
 
     /// Live tokens of one owner, newest first.

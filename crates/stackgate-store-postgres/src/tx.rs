@@ -17,6 +17,10 @@ use crate::error::db_err;
 /// A statement with its values bound, as `sqlx::query(..).bind(..)` builds it.
 pub(crate) type Query<'q> = sqlx::query::Query<'q, Postgres, PgArguments>;
 
+/// A table as a lookup reads it: its column list and its `FROM` item (with the alias the
+/// column list uses), e.g. `(USER_COLS, "users u")`.
+pub(crate) type Table = (&'static str, &'static str);
+
 /// A transaction on one pooled PostgreSQL connection.
 pub struct PgTx {
     tx: Transaction<'static, Postgres>,
@@ -71,6 +75,30 @@ impl PgTx {
         decode: impl FnOnce(&PgRow) -> StoreResult<T> + Send,
     ) -> StoreResult<Option<T>> {
         decode_optional(q.fetch_optional(self.conn()).await.map_err(db_err)?, decode)
+    }
+
+    /// The row whose `key` equals `value` (a unique key), decoded: the lookup every table
+    /// has. `(cols, from)` is the table's [`Table`].
+    pub(crate) async fn lookup<T>(
+        &mut self,
+        (cols, from): Table,
+        key: &str,
+        value: &str,
+        decode: impl FnOnce(&PgRow) -> StoreResult<T> + Send,
+    ) -> StoreResult<Option<T>> {
+        let sql = format!("SELECT {cols} FROM {from} WHERE {key} = $1");
+        self.fetch_optional(sqlx::query(&sql).bind(value), decode)
+            .await
+    }
+
+    /// Every row `sql` returns with its one parameter bound to `value`, decoded, in order.
+    pub(crate) async fn list_by<T>(
+        &mut self,
+        sql: &str,
+        value: &str,
+        decode: impl Fn(&PgRow) -> StoreResult<T> + Send,
+    ) -> StoreResult<Vec<T>> {
+        self.fetch_all(sqlx::query(sql).bind(value), decode).await
     }
 
     /// Every row the query returns, decoded, in order.

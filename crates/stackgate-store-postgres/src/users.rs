@@ -4,20 +4,19 @@ use async_trait::async_trait;
 use stackgate_store::{StoreResult, User, UserStore};
 use stackgate_store_sql::{get, user_from_row, USER_COLS};
 
-use crate::tx::PgTx;
+use crate::tx::{PgTx, Table};
+
+/// The `users` table for [`PgTx::lookup`].
+const USERS: Table = (USER_COLS, "users u");
 
 #[async_trait]
 impl UserStore for PgTx {
     async fn user_by_login(&mut self, login: &str) -> StoreResult<Option<User>> {
-        let sql = format!("SELECT {USER_COLS} FROM users u WHERE u.login = $1");
-        self.fetch_optional(sqlx::query(&sql).bind(login), user_from_row)
-            .await
+        self.lookup(USERS, "u.login", login, user_from_row).await
     }
 
     async fn user_by_id(&mut self, id: &str) -> StoreResult<Option<User>> {
-        let sql = format!("SELECT {USER_COLS} FROM users u WHERE u.id = $1");
-        self.fetch_optional(sqlx::query(&sql).bind(id), user_from_row)
-            .await
+        self.lookup(USERS, "u.id", id, user_from_row).await
     }
 
     async fn any_user(&mut self) -> StoreResult<bool> {

@@ -22,8 +22,7 @@ impl MembershipStore for SqliteTx {
             "SELECT {ORG_COLS}, m.role AS member_role FROM memberships m \
              JOIN orgs o ON o.id = m.org_id WHERE m.user_id = ? ORDER BY o.name"
         );
-        self.fetch_all(sqlx::query(&sql).bind(user_id), org_membership_from_row)
-            .await
+        self.list_by(&sql, user_id, org_membership_from_row).await
     }
 
     async fn list_members(

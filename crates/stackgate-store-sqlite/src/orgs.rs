@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use stackgate_store::{Org, OrgCounts, OrgSettings, OrgStore, StoreError, StoreResult};
 use stackgate_store_sql::{get_count, org_from_row};
 
-use crate::tx::SqliteTx;
+use crate::tx::{SqliteTx, Table};
 
 /// Org columns under `org_*` aliases, for any query that joins `orgs o`.
 pub(crate) const ORG_COLS: &str = "o.id AS org_id, o.name AS org_name, \
@@ -16,18 +16,17 @@ fn settings_json(settings: &OrgSettings) -> StoreResult<String> {
         .map_err(|e| StoreError::Backend(format!("cannot encode org settings: {e}")))
 }
 
+/// The `orgs` table for [`SqliteTx::lookup`].
+const ORGS: Table = (ORG_COLS, "orgs o");
+
 #[async_trait]
 impl OrgStore for SqliteTx {
     async fn org_by_name(&mut self, name: &str) -> StoreResult<Option<Org>> {
-        let sql = format!("SELECT {ORG_COLS} FROM orgs o WHERE o.name = ?");
-        self.fetch_optional(sqlx::query(&sql).bind(name), org_from_row)
-            .await
+        self.lookup(ORGS, "o.name", name, org_from_row).await
     }
 
     async fn org_by_id(&mut self, id: &str) -> StoreResult<Option<Org>> {
-        let sql = format!("SELECT {ORG_COLS} FROM orgs o WHERE o.id = ?");
-        self.fetch_optional(sqlx::query(&sql).bind(id), org_from_row)
-            .await
+        self.lookup(ORGS, "o.id", id, org_from_row).await
     }
 
     async fn insert_org(&mut self, org: &Org) -> StoreResult<()> {

@@ -8,7 +8,10 @@ use stackgate_store_sql::{
 };
 
 use crate::stacks::STACK_COLS;
-use crate::tx::SqliteTx;
+use crate::tx::{SqliteTx, Table};
+
+/// The `teams` table for [`SqliteTx::lookup`].
+const TEAMS: Table = (TEAM_COLS, "teams t");
 
 #[async_trait]
 impl TeamStore for SqliteTx {
@@ -19,15 +22,12 @@ impl TeamStore for SqliteTx {
     }
 
     async fn team_by_id(&mut self, team_id: &str) -> StoreResult<Option<Team>> {
-        let sql = format!("SELECT {TEAM_COLS} FROM teams t WHERE t.id = ?");
-        self.fetch_optional(sqlx::query(&sql).bind(team_id), team_from_row)
-            .await
+        self.lookup(TEAMS, "t.id", team_id, team_from_row).await
     }
 
     async fn list_teams(&mut self, org_id: &str) -> StoreResult<Vec<Team>> {
         let sql = format!("SELECT {TEAM_COLS} FROM teams t WHERE t.org_id = ? ORDER BY t.name");
-        self.fetch_all(sqlx::query(&sql).bind(org_id), team_from_row)
-            .await
+        self.list_by(&sql, org_id, team_from_row).await
     }
 
     async fn insert_team(&mut self, team: &Team) -> StoreResult<()> {
@@ -72,8 +72,7 @@ impl TeamStore for SqliteTx {
             "SELECT {USER_COLS}, tm.role AS member_role FROM team_members tm \
              JOIN users u ON u.id = tm.user_id WHERE tm.team_id = ? ORDER BY u.login"
         );
-        self.fetch_all(sqlx::query(&sql).bind(team_id), team_member_from_row)
-            .await
+        self.list_by(&sql, team_id, team_member_from_row).await
     }
 
     async fn team_role(&mut self, team_id: &str, user_id: &str) -> StoreResult<Option<TeamRole>> {
@@ -123,8 +122,7 @@ impl TeamStore for SqliteTx {
              JOIN stacks s ON s.id = ts.stack_id JOIN orgs o ON o.id = s.org_id \
              WHERE ts.team_id = ? ORDER BY o.name, s.project, s.name"
         );
-        self.fetch_all(sqlx::query(&sql).bind(team_id), stack_grant_from_row)
-            .await
+        self.list_by(&sql, team_id, stack_grant_from_row).await
     }
 
     /// Teams holding a grant on the stack, by team name.
@@ -133,8 +131,7 @@ impl TeamStore for SqliteTx {
             "SELECT {TEAM_COLS}, ts.permission AS grant_permission FROM team_stacks ts \
              JOIN teams t ON t.id = ts.team_id WHERE ts.stack_id = ? ORDER BY t.name"
         );
-        self.fetch_all(sqlx::query(&sql).bind(stack_id), team_grant_from_row)
-            .await
+        self.list_by(&sql, stack_id, team_grant_from_row).await
     }
 
     async fn set_team_stack(

@@ -6,7 +6,10 @@ use async_trait::async_trait;
 use stackgate_store::{StoreResult, Token, TokenKind, TokenOwner, TokenStore};
 use stackgate_store_sql::{token_from_row, TOKEN_COLS};
 
-use crate::tx::SqliteTx;
+use crate::tx::{SqliteTx, Table};
+
+/// The `tokens` table for [`SqliteTx::lookup`].
+const TOKENS: Table = (TOKEN_COLS, "tokens");
 
 #[async_trait]
 impl TokenStore for SqliteTx {
@@ -35,16 +38,12 @@ impl TokenStore for SqliteTx {
 
     /// Deleted tokens included: the caller checks `deleted_at`.
     async fn token_by_hash(&mut self, hash: &str) -> StoreResult<Option<Token>> {
-        let sql = format!("SELECT {TOKEN_COLS} FROM tokens WHERE hash = ?");
-        self.fetch_optional(sqlx::query(&sql).bind(hash), token_from_row)
-            .await
+        self.lookup(TOKENS, "hash", hash, token_from_row).await
     }
 
     /// Deleted tokens included: the caller checks `deleted_at`.
     async fn token_by_id(&mut self, id: &str) -> StoreResult<Option<Token>> {
-        let sql = format!("SELECT {TOKEN_COLS} FROM tokens WHERE id = ?");
-        self.fetch_optional(sqlx::query(&sql).bind(id), token_from_row)
-            .await
+        self.lookup(TOKENS, "id", id, token_from_row).await
     }
 
     /// Live tokens of one owner, newest first.
