@@ -2,60 +2,46 @@
 //! reads (newest first), chain-order reads for verification and export, and pruning.
 
 use async_trait::async_trait;
-use sqlx::{PgConnection, Postgres, QueryBuilder};
+use sqlx::{Postgres, QueryBuilder};
 use stackgate_store::{
     AuditEvent, AuditHead, AuditQuery, AuditStore, ChainLink, NewAuditEvent, StoreResult, Timestamp,
 };
 use stackgate_store_sql::{event_from_row, get, head_from_row, EVENT_COLS};
 
-use crate::error::db_err;
 use crate::tx::PgTx;
 
 const HEAD: &str = "SELECT seq, hash, pruned_seq, pruned_hash FROM audit_heads WHERE org_id = $1";
 
-/// The org's head as of the snapshot, without locking (read-only transactions).
-async fn head(conn: &mut PgConnection, org_id: &str) -> StoreResult<AuditHead> {
-    sqlx::query(HEAD)
-        .bind(org_id)
-        .fetch_optional(conn)
-        .await
-        .map_err(db_err)?
-        .map_or_else(|| Ok(AuditHead::default()), |row| head_from_row(&row))
-}
-
-/// The org's head, locked (`FOR UPDATE`) until the transaction ends: a writer on any
-/// replica that asks for the same head waits here until this transaction commits or
-/// rolls back, then reads the head as it left it (READ COMMITTED re-reads a row it
-/// waited for). So appends serialise per org and every event gets its own `seq`.
-///
-/// An org without events has no head row to lock yet: one is inserted at `seq` 0 (which
-/// reads back as [`AuditHead::default`]). Two first writers racing on that insert are
-/// serialised by the primary key: the second waits for the first to finish, does
-/// nothing, and then waits on the row lock like any later writer.
-async fn lock_head(conn: &mut PgConnection, org_id: &str) -> StoreResult<AuditHead> {
-    let lock = format!("{HEAD} FOR UPDATE");
-    let found = sqlx::query(&lock)
-        .bind(org_id)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db_err)?;
-    if let Some(row) = found {
-        return head_from_row(&row);
+impl PgTx {
+    /// The org's head as of the snapshot, without locking (read-only transactions).
+    async fn head(&mut self, org_id: &str) -> StoreResult<AuditHead> {
+        let head = self.fetch_optional(sqlx::query(HEAD).bind(org_id), head_from_row);
+        Ok(head.await?.unwrap_or_default())
     }
-    sqlx::query(
-        "INSERT INTO audit_heads (org_id, seq, hash) VALUES ($1, 0, '') \
-         ON CONFLICT (org_id) DO NOTHING",
-    )
-    .bind(org_id)
-    .execute(&mut *conn)
-    .await
-    .map_err(db_err)?;
-    let row = sqlx::query(&lock)
-        .bind(org_id)
-        .fetch_one(conn)
-        .await
-        .map_err(db_err)?;
-    head_from_row(&row)
+
+    /// The org's head, locked (`FOR UPDATE`) until the transaction ends: a writer on any
+    /// replica that asks for the same head waits here until this transaction commits or
+    /// rolls back, then reads the head as it left it (READ COMMITTED re-reads a row it
+    /// waited for). So appends serialise per org and every event gets its own `seq`.
+    ///
+    /// An org without events has no head row to lock yet: one is inserted at `seq` 0 (which
+    /// reads back as [`AuditHead::default`]). Two first writers racing on that insert are
+    /// serialised by the primary key: the second waits for the first to finish, does
+    /// nothing, and then waits on the row lock like any later writer.
+    async fn lock_head(&mut self, org_id: &str) -> StoreResult<AuditHead> {
+        let lock = format!("{HEAD} FOR UPDATE");
+        let found = sqlx::query(&lock).bind(org_id);
+        if let Some(head) = self.fetch_optional(found, head_from_row).await? {
+            return Ok(head);
+        }
+        let q = sqlx::query(
+            "INSERT INTO audit_heads (org_id, seq, hash) VALUES ($1, 0, '') \
+             ON CONFLICT (org_id) DO NOTHING",
+        );
+        self.execute(q.bind(org_id)).await?;
+        self.fetch_one(sqlx::query(&lock).bind(org_id), head_from_row)
+            .await
+    }
 }
 
 #[async_trait]
@@ -63,56 +49,52 @@ impl AuditStore for PgTx {
     async fn audit_head(&mut self, org_id: &str) -> StoreResult<AuditHead> {
         // A read-only snapshot reads the head without locking it.
         if self.writable {
-            lock_head(self.conn(), org_id).await
+            self.lock_head(org_id).await
         } else {
-            head(self.conn(), org_id).await
+            self.head(org_id).await
         }
     }
 
     async fn insert_audit(&mut self, e: &NewAuditEvent, link: &ChainLink) -> StoreResult<()> {
-        let conn = self.conn();
-        sqlx::query(
+        let q = sqlx::query(
             "INSERT INTO audit_events (org_id, seq, timestamp, event, description, user_login, \
              user_name, user_email, token_id, token_name, source_ip, req_org_admin, \
              req_stack_admin, auth_failure, prev_hash, hash) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-        )
-        .bind(&e.org_id)
-        .bind(link.seq)
-        .bind(e.timestamp)
-        .bind(&e.event)
-        .bind(&e.description)
-        .bind(&e.actor.login)
-        .bind(&e.actor.name)
-        .bind(&e.actor.email)
-        .bind(&e.actor.token_id)
-        .bind(&e.actor.token_name)
-        .bind(&e.source_ip)
-        .bind(e.req_org_admin)
-        .bind(e.req_stack_admin)
-        .bind(e.auth_failure)
-        .bind(&link.prev_hash)
-        .bind(&link.hash)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
+        );
+        let q = q
+            .bind(&e.org_id)
+            .bind(link.seq)
+            .bind(e.timestamp)
+            .bind(&e.event);
+        let q = q
+            .bind(&e.description)
+            .bind(&e.actor.login)
+            .bind(&e.actor.name);
+        let q = q
+            .bind(&e.actor.email)
+            .bind(&e.actor.token_id)
+            .bind(&e.actor.token_name);
+        let q = q
+            .bind(&e.source_ip)
+            .bind(e.req_org_admin)
+            .bind(e.req_stack_admin);
+        let q = q
+            .bind(e.auth_failure)
+            .bind(&link.prev_hash)
+            .bind(&link.hash);
+        self.execute(q).await?;
         // The row is normally locked by `lock_head` already; the upsert also covers a caller
         // that appends without asking for the head first.
-        sqlx::query(
+        let q = sqlx::query(
             "INSERT INTO audit_heads (org_id, seq, hash) VALUES ($1, $2, $3) \
              ON CONFLICT (org_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-        )
-        .bind(&e.org_id)
-        .bind(link.seq)
-        .bind(&link.hash)
-        .execute(conn)
-        .await
-        .map_err(db_err)?;
-        Ok(())
+        );
+        self.execute(q.bind(&e.org_id).bind(link.seq).bind(&link.hash))
+            .await
     }
 
     async fn list_audit(&mut self, query: &AuditQuery) -> StoreResult<Vec<AuditEvent>> {
-        let conn = self.conn();
         let mut q: QueryBuilder<'_, Postgres> = QueryBuilder::new(format!(
             "SELECT {EVENT_COLS} FROM audit_events WHERE org_id = "
         ));
@@ -142,13 +124,7 @@ impl AuditStore for PgTx {
         }
         q.push(" ORDER BY seq DESC LIMIT ")
             .push_bind(i64::from(query.limit));
-        q.build()
-            .fetch_all(conn)
-            .await
-            .map_err(db_err)?
-            .iter()
-            .map(event_from_row)
-            .collect()
+        self.fetch_all(q.build(), event_from_row).await
     }
 
     async fn audit_chain(
@@ -157,20 +133,12 @@ impl AuditStore for PgTx {
         after_seq: i64,
         limit: u32,
     ) -> StoreResult<Vec<AuditEvent>> {
-        let conn = self.conn();
         let sql = format!(
             "SELECT {EVENT_COLS} FROM audit_events WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
         );
-        sqlx::query(&sql)
-            .bind(org_id)
-            .bind(after_seq)
-            .bind(i64::from(limit))
-            .fetch_all(conn)
+        let q = sqlx::query(&sql).bind(org_id).bind(after_seq);
+        self.fetch_all(q.bind(i64::from(limit)), event_from_row)
             .await
-            .map_err(db_err)?
-            .iter()
-            .map(event_from_row)
-            .collect()
     }
 
     async fn prune_audit(
@@ -179,21 +147,15 @@ impl AuditStore for PgTx {
         through_seq: i64,
         through_hash: &str,
     ) -> StoreResult<u64> {
-        let conn = self.conn();
-        let deleted = sqlx::query("DELETE FROM audit_events WHERE org_id = $1 AND seq <= $2")
-            .bind(org_id)
-            .bind(through_seq)
-            .execute(&mut *conn)
-            .await
-            .map_err(db_err)?
-            .rows_affected();
-        sqlx::query("UPDATE audit_heads SET pruned_seq = $1, pruned_hash = $2 WHERE org_id = $3")
-            .bind(through_seq)
-            .bind(through_hash)
-            .bind(org_id)
-            .execute(conn)
-            .await
-            .map_err(db_err)?;
+        let q = sqlx::query("DELETE FROM audit_events WHERE org_id = $1 AND seq <= $2");
+        let deleted = self
+            .execute_counted(q.bind(org_id).bind(through_seq))
+            .await?;
+        let q = sqlx::query(
+            "UPDATE audit_heads SET pruned_seq = $1, pruned_hash = $2 WHERE org_id = $3",
+        );
+        let q = q.bind(through_seq).bind(through_hash).bind(org_id);
+        self.execute(q).await?;
         Ok(deleted)
     }
 
@@ -202,36 +164,24 @@ impl AuditStore for PgTx {
         org_id: &str,
         before: Timestamp,
     ) -> StoreResult<Option<(i64, String)>> {
-        let conn = self.conn();
-        let row = sqlx::query(
+        let q = sqlx::query(
             "SELECT seq, hash FROM audit_events WHERE org_id = $1 AND timestamp < $2 \
              ORDER BY seq DESC LIMIT 1",
-        )
-        .bind(org_id)
-        .bind(before)
-        .fetch_optional(conn)
-        .await
-        .map_err(db_err)?;
-        row.map(|r| Ok((get(&r, "seq")?, get(&r, "hash")?)))
-            .transpose()
+        );
+        let q = q.bind(org_id).bind(before);
+        self.fetch_optional(q, |row| Ok((get(row, "seq")?, get(row, "hash")?)))
+            .await
     }
 
     async fn set_audit_head(&mut self, org_id: &str, head: &AuditHead) -> StoreResult<()> {
-        let conn = self.conn();
-        sqlx::query(
+        let q = sqlx::query(
             "INSERT INTO audit_heads (org_id, seq, hash, pruned_seq, pruned_hash) \
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (org_id) DO UPDATE SET \
              seq = excluded.seq, hash = excluded.hash, pruned_seq = excluded.pruned_seq, \
              pruned_hash = excluded.pruned_hash",
-        )
-        .bind(org_id)
-        .bind(head.seq)
-        .bind(&head.hash)
-        .bind(head.pruned_seq)
-        .bind(&head.pruned_hash)
-        .execute(conn)
-        .await
-        .map_err(db_err)?;
-        Ok(())
+        );
+        let q = q.bind(org_id).bind(head.seq).bind(&head.hash);
+        self.execute(q.bind(head.pruned_seq).bind(&head.pruned_hash))
+            .await
     }
 }

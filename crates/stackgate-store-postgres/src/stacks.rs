@@ -5,11 +5,10 @@
 //! a listing is one query whatever its length.
 
 use async_trait::async_trait;
-use sqlx::{PgConnection, Postgres, QueryBuilder};
+use sqlx::{Postgres, QueryBuilder};
 use stackgate_store::{Stack, StackFilter, StackStore, StoreResult, Tags};
 use stackgate_store_sql::{get, stack_from_row};
 
-use crate::error::{db_err, expect_affected};
 use crate::tx::PgTx;
 
 /// Stack columns under `stack_*` aliases; the query must join `stacks s` and `orgs o`.
@@ -31,98 +30,58 @@ impl StackStore for PgTx {
         project: &str,
         name: &str,
     ) -> StoreResult<Option<Stack>> {
-        let conn = self.conn();
         let sql = format!(
             "SELECT {STACK_COLS} FROM stacks s JOIN orgs o ON o.id = s.org_id \
              WHERE s.org_id = $1 AND s.project = $2 AND s.name = $3"
         );
-        sqlx::query(&sql)
-            .bind(org_id)
-            .bind(project)
-            .bind(name)
-            .fetch_optional(conn)
-            .await
-            .map_err(db_err)?
-            .map(|row| stack_from_row(&row))
-            .transpose()
+        let q = sqlx::query(&sql).bind(org_id).bind(project).bind(name);
+        self.fetch_optional(q, stack_from_row).await
     }
 
     async fn project_exists(&mut self, org_id: &str, project: &str) -> StoreResult<bool> {
-        let conn = self.conn();
-        let row = sqlx::query(
+        let q = sqlx::query(
             "SELECT EXISTS (SELECT 1 FROM stacks WHERE org_id = $1 AND project = $2) AS found",
-        )
-        .bind(org_id)
-        .bind(project)
-        .fetch_one(conn)
-        .await
-        .map_err(db_err)?;
-        get(&row, "found")
+        );
+        let q = q.bind(org_id).bind(project);
+        self.fetch_one(q, |row| get(row, "found")).await
     }
 
     /// Inserts the stack and the tags it carries; `org_name` is ignored.
     async fn insert_stack(&mut self, stack: &Stack) -> StoreResult<()> {
-        let conn = self.conn();
-        sqlx::query(
+        let q = sqlx::query(
             "INSERT INTO stacks (id, org_id, project, name, creator_user_id, creator_token_id, \
              created, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(&stack.id)
-        .bind(&stack.org_id)
-        .bind(&stack.project)
-        .bind(&stack.name)
-        .bind(&stack.creator_user_id)
-        .bind(&stack.creator_token_id)
-        .bind(stack.created)
-        .bind(stack.version)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
-        insert_tags(conn, &stack.id, &stack.tags).await
+        );
+        let q = q.bind(&stack.id).bind(&stack.org_id).bind(&stack.project);
+        let q = q.bind(&stack.name).bind(&stack.creator_user_id);
+        let q = q.bind(&stack.creator_token_id).bind(stack.created);
+        self.execute(q.bind(stack.version)).await?;
+        self.insert_tags(&stack.id, &stack.tags).await
     }
 
     /// Deletes the stack; its tags and team grants go with it (ON DELETE CASCADE).
     async fn delete_stack(&mut self, stack_id: &str) -> StoreResult<()> {
-        let conn = self.conn();
-        let done = sqlx::query("DELETE FROM stacks WHERE id = $1")
-            .bind(stack_id)
-            .execute(conn)
-            .await
-            .map_err(db_err)?;
-        expect_affected(done, "stack", stack_id)
+        let q = sqlx::query("DELETE FROM stacks WHERE id = $1").bind(stack_id);
+        self.execute_one(q, "stack", stack_id).await
     }
 
     /// Replaces every tag of the stack.
     async fn set_stack_tags(&mut self, stack_id: &str, tags: &Tags) -> StoreResult<()> {
-        let conn = self.conn();
-        sqlx::query("DELETE FROM stack_tags WHERE stack_id = $1")
-            .bind(stack_id)
-            .execute(&mut *conn)
-            .await
-            .map_err(db_err)?;
-        insert_tags(conn, stack_id, tags).await
+        let q = sqlx::query("DELETE FROM stack_tags WHERE stack_id = $1");
+        self.execute(q.bind(stack_id)).await?;
+        self.insert_tags(stack_id, tags).await
     }
 
     /// Re-homes the stack and drops every team grant on it: teams belong to the old org.
     async fn move_stack(&mut self, stack_id: &str, to_org_id: &str) -> StoreResult<()> {
-        let conn = self.conn();
-        let done = sqlx::query("UPDATE stacks SET org_id = $1 WHERE id = $2")
-            .bind(to_org_id)
-            .bind(stack_id)
-            .execute(&mut *conn)
-            .await
-            .map_err(db_err)?;
-        expect_affected(done, "stack", stack_id)?;
-        sqlx::query("DELETE FROM team_stacks WHERE stack_id = $1")
-            .bind(stack_id)
-            .execute(conn)
-            .await
-            .map_err(db_err)?;
-        Ok(())
+        let q = sqlx::query("UPDATE stacks SET org_id = $1 WHERE id = $2");
+        let q = q.bind(to_org_id).bind(stack_id);
+        self.execute_one(q, "stack", stack_id).await?;
+        let q = sqlx::query("DELETE FROM team_stacks WHERE stack_id = $1");
+        self.execute(q.bind(stack_id)).await
     }
 
     async fn list_stacks(&mut self, filter: &StackFilter) -> StoreResult<Vec<Stack>> {
-        let conn = self.conn();
         if filter.org_ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -162,41 +121,26 @@ impl StackStore for PgTx {
         q.push(STACK_ORDER)
             .push(" LIMIT ")
             .push_bind(i64::from(filter.limit));
-        q.build()
-            .fetch_all(conn)
-            .await
-            .map_err(db_err)?
-            .iter()
-            .map(stack_from_row)
-            .collect()
+        self.fetch_all(q.build(), stack_from_row).await
     }
 
     async fn org_stacks(&mut self, org_id: &str) -> StoreResult<Vec<Stack>> {
-        let conn = self.conn();
         let sql = format!(
             "SELECT {STACK_COLS} FROM stacks s JOIN orgs o ON o.id = s.org_id \
              WHERE s.org_id = $1{STACK_ORDER}"
         );
-        sqlx::query(&sql)
-            .bind(org_id)
-            .fetch_all(conn)
-            .await
-            .map_err(db_err)?
-            .iter()
-            .map(stack_from_row)
-            .collect()
+        self.list_by(&sql, org_id, stack_from_row).await
     }
 }
 
-async fn insert_tags(conn: &mut PgConnection, stack_id: &str, tags: &Tags) -> StoreResult<()> {
-    for (name, value) in tags {
-        sqlx::query("INSERT INTO stack_tags (stack_id, name, value) VALUES ($1, $2, $3)")
-            .bind(stack_id)
-            .bind(name)
-            .bind(value)
-            .execute(&mut *conn)
-            .await
-            .map_err(db_err)?;
+impl PgTx {
+    async fn insert_tags(&mut self, stack_id: &str, tags: &Tags) -> StoreResult<()> {
+        for (name, value) in tags {
+            let q =
+                sqlx::query("INSERT INTO stack_tags (stack_id, name, value) VALUES ($1, $2, $3)");
+            self.execute(q.bind(stack_id).bind(name).bind(value))
+                .await?;
+        }
+        Ok(())
     }
-    Ok(())
 }

@@ -1,86 +1,47 @@
 //! The `users` table.
 
 use async_trait::async_trait;
-use sqlx::PgConnection;
 use stackgate_store::{StoreResult, User, UserStore};
-use stackgate_store_sql::{user_from_row, USER_COLS};
+use stackgate_store_sql::{get, user_from_row, USER_COLS};
 
-use crate::error::{db_err, expect_affected};
-use crate::tx::PgTx;
+use crate::tx::{PgTx, Table};
 
-async fn user_where(
-    conn: &mut PgConnection,
-    condition: &str,
-    value: &str,
-) -> StoreResult<Option<User>> {
-    let sql = format!("SELECT {USER_COLS} FROM users u WHERE {condition}");
-    sqlx::query(&sql)
-        .bind(value)
-        .fetch_optional(conn)
-        .await
-        .map_err(db_err)?
-        .map(|row| user_from_row(&row))
-        .transpose()
-}
+/// The `users` table for [`PgTx::lookup`].
+const USERS: Table = (USER_COLS, "users u");
 
 #[async_trait]
 impl UserStore for PgTx {
     async fn user_by_login(&mut self, login: &str) -> StoreResult<Option<User>> {
-        let conn = self.conn();
-        user_where(conn, "u.login = $1", login).await
+        self.lookup(USERS, "u.login", login, user_from_row).await
     }
 
     async fn user_by_id(&mut self, id: &str) -> StoreResult<Option<User>> {
-        let conn = self.conn();
-        user_where(conn, "u.id = $1", id).await
+        self.lookup(USERS, "u.id", id, user_from_row).await
     }
 
     async fn any_user(&mut self) -> StoreResult<bool> {
-        let conn = self.conn();
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users)")
-            .fetch_one(conn)
-            .await
-            .map_err(db_err)
+        let q = sqlx::query("SELECT EXISTS (SELECT 1 FROM users) AS found");
+        self.fetch_one(q, |row| get(row, "found")).await
     }
 
     async fn insert_user(&mut self, user: &User) -> StoreResult<()> {
-        let conn = self.conn();
-        sqlx::query(
+        let q = sqlx::query(
             "INSERT INTO users (id, login, name, email, site_admin, created) \
              VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&user.id)
-        .bind(&user.login)
-        .bind(&user.name)
-        .bind(&user.email)
-        .bind(user.site_admin)
-        .bind(user.created)
-        .execute(conn)
-        .await
-        .map_err(db_err)?;
-        Ok(())
+        );
+        let q = q.bind(&user.id).bind(&user.login).bind(&user.name);
+        let q = q.bind(&user.email).bind(user.site_admin).bind(user.created);
+        self.execute(q).await
     }
 
     async fn set_site_admin(&mut self, user_id: &str, site_admin: bool) -> StoreResult<()> {
-        let conn = self.conn();
-        let done = sqlx::query("UPDATE users SET site_admin = $1 WHERE id = $2")
-            .bind(site_admin)
-            .bind(user_id)
-            .execute(conn)
-            .await
-            .map_err(db_err)?;
-        expect_affected(done, "user", user_id)
+        let q = sqlx::query("UPDATE users SET site_admin = $1 WHERE id = $2");
+        let q = q.bind(site_admin).bind(user_id);
+        self.execute_one(q, "user", user_id).await
     }
 
     async fn list_users(&mut self) -> StoreResult<Vec<User>> {
-        let conn = self.conn();
         let sql = format!("SELECT {USER_COLS} FROM users u ORDER BY u.login");
-        sqlx::query(&sql)
-            .fetch_all(conn)
-            .await
-            .map_err(db_err)?
-            .iter()
-            .map(user_from_row)
-            .collect()
+        self.fetch_all(sqlx::query(&sql), user_from_row).await
     }
 }

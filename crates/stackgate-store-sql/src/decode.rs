@@ -3,11 +3,11 @@
 //! here too (the ones that differ, such as a stack's tag aggregate, stay in the backend).
 
 use stackgate_store::{
-    AuditActor, AuditEvent, AuditHead, ChainLink, NewAuditEvent, Org, Session, Stack, StoreError,
-    StoreResult, Team, Token, User,
+    AuditActor, AuditEvent, AuditHead, ChainLink, Member, NewAuditEvent, Org, OrgRole, Session,
+    Stack, StackPermission, StoreError, StoreResult, Team, TeamRole, Token, User,
 };
 
-use crate::row::{get, tags, token_kind, SqlRow};
+use crate::row::{get, org_role, permission, tags, team_role, token_kind, SqlRow};
 
 /// User columns under `user_*` aliases, for any query that joins `users u`.
 pub const USER_COLS: &str = "u.id AS user_id, u.login AS user_login, \
@@ -143,4 +143,42 @@ pub fn head_from_row<R: SqlRow>(row: &R) -> StoreResult<AuditHead> {
         pruned_seq: get(row, "pruned_seq")?,
         pruned_hash: get(row, "pruned_hash")?,
     })
+}
+
+// Records paired with the role or grant of the row that joined them. Both backends alias
+// the role of a membership row `member_role` and the permission of a grant row
+// `grant_permission`, so one decoder per pair serves both.
+
+/// A member of an org: user columns, `member_role` and `member_created`.
+pub fn member_from_row<R: SqlRow>(row: &R) -> StoreResult<Member> {
+    Ok(Member {
+        user: user_from_row(row)?,
+        role: org_role(row, "member_role")?,
+        created: get(row, "member_created")?,
+    })
+}
+
+/// An org the user belongs to: org columns and `member_role`.
+pub fn org_membership_from_row<R: SqlRow>(row: &R) -> StoreResult<(Org, OrgRole)> {
+    Ok((org_from_row(row)?, org_role(row, "member_role")?))
+}
+
+/// A member of a team: user columns and `member_role`.
+pub fn team_member_from_row<R: SqlRow>(row: &R) -> StoreResult<(User, TeamRole)> {
+    Ok((user_from_row(row)?, team_role(row, "member_role")?))
+}
+
+/// A team the user sits in: team columns and `member_role`.
+pub fn user_team_from_row<R: SqlRow>(row: &R) -> StoreResult<(Team, TeamRole)> {
+    Ok((team_from_row(row)?, team_role(row, "member_role")?))
+}
+
+/// A stack a team holds a grant on: stack columns and `grant_permission`.
+pub fn stack_grant_from_row<R: SqlRow>(row: &R) -> StoreResult<(Stack, StackPermission)> {
+    Ok((stack_from_row(row)?, permission(row, "grant_permission")?))
+}
+
+/// A team holding a grant on a stack: team columns and `grant_permission`.
+pub fn team_grant_from_row<R: SqlRow>(row: &R) -> StoreResult<(Team, StackPermission)> {
+    Ok((team_from_row(row)?, permission(row, "grant_permission")?))
 }

@@ -7,7 +7,7 @@ use stackgate_store::{
     AuditActor, AuditEvent, AuditHead, AuditQuery, AuditStore, ChainLink, NewAuditEvent,
     StoreError, StoreResult, Timestamp,
 };
-use stackgate_store_sql::{event_from_row, get, EVENT_COLS};
+use stackgate_store_sql::{event_from_row, get, head_from_row, EVENT_COLS};
 
 use crate::error::db_err;
 use crate::tx::SqliteTx;
@@ -15,68 +15,52 @@ use crate::tx::SqliteTx;
 #[async_trait]
 impl AuditStore for SqliteTx {
     async fn audit_head(&mut self, org_id: &str) -> StoreResult<AuditHead> {
-        let conn = self.conn();
         // SQLite serialises writers (one write connection, BEGIN IMMEDIATE): no lock needed.
-        let row = sqlx::query(
+        let q = sqlx::query(
             "SELECT seq, hash, pruned_seq, pruned_hash FROM audit_heads WHERE org_id = ?",
-        )
-        .bind(org_id)
-        .fetch_optional(conn)
-        .await
-        .map_err(db_err)?;
-        match row {
-            None => Ok(AuditHead::default()),
-            Some(row) => Ok(AuditHead {
-                seq: get(&row, "seq")?,
-                hash: get(&row, "hash")?,
-                pruned_seq: get(&row, "pruned_seq")?,
-                pruned_hash: get(&row, "pruned_hash")?,
-            }),
-        }
+        );
+        let head = self.fetch_optional(q.bind(org_id), head_from_row).await?;
+        Ok(head.unwrap_or_default())
     }
 
     async fn insert_audit(&mut self, e: &NewAuditEvent, link: &ChainLink) -> StoreResult<()> {
-        let conn = self.conn();
-        sqlx::query(
+        let q = sqlx::query(
             "INSERT INTO audit_events (org_id, seq, timestamp, event, description, user_login, \
              user_name, user_email, token_id, token_name, source_ip, req_org_admin, \
              req_stack_admin, auth_failure, prev_hash, hash) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&e.org_id)
-        .bind(link.seq)
-        .bind(e.timestamp)
-        .bind(&e.event)
-        .bind(&e.description)
-        .bind(&e.actor.login)
-        .bind(&e.actor.name)
-        .bind(&e.actor.email)
-        .bind(&e.actor.token_id)
-        .bind(&e.actor.token_name)
-        .bind(&e.source_ip)
-        .bind(e.req_org_admin)
-        .bind(e.req_stack_admin)
-        .bind(e.auth_failure)
-        .bind(&link.prev_hash)
-        .bind(&link.hash)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
-        sqlx::query(
+        );
+        let q = q
+            .bind(&e.org_id)
+            .bind(link.seq)
+            .bind(e.timestamp)
+            .bind(&e.event);
+        let q = q
+            .bind(&e.description)
+            .bind(&e.actor.login)
+            .bind(&e.actor.name);
+        let q = q
+            .bind(&e.actor.email)
+            .bind(&e.actor.token_id)
+            .bind(&e.actor.token_name);
+        let q = q
+            .bind(&e.source_ip)
+            .bind(e.req_org_admin)
+            .bind(e.req_stack_admin);
+        let q = q
+            .bind(e.auth_failure)
+            .bind(&link.prev_hash)
+            .bind(&link.hash);
+        self.execute(q).await?;
+        let q = sqlx::query(
             "INSERT INTO audit_heads (org_id, seq, hash) VALUES (?, ?, ?) \
              ON CONFLICT (org_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-        )
-        .bind(&e.org_id)
-        .bind(link.seq)
-        .bind(&link.hash)
-        .execute(conn)
-        .await
-        .map_err(db_err)?;
-        Ok(())
+        );
+        self.execute(q.bind(&e.org_id).bind(link.seq).bind(&link.hash))
+            .await
     }
 
     async fn list_audit(&mut self, query: &AuditQuery) -> StoreResult<Vec<AuditEvent>> {
-        let conn = self.conn();
         let mut q: QueryBuilder<'_, Sqlite> = QueryBuilder::new(PAGE_JSON);
         match query.events.as_slice() {
             [] => push_scan(&mut q, query, None),
@@ -100,7 +84,7 @@ impl AuditStore for SqliteTx {
         q.push(")");
         let page: Option<String> = q
             .build_query_scalar()
-            .fetch_one(conn)
+            .fetch_one(self.conn())
             .await
             .map_err(db_err)?;
         let rows: Vec<JsonRow> = serde_json::from_str(page.as_deref().unwrap_or("[]"))
@@ -114,20 +98,12 @@ impl AuditStore for SqliteTx {
         after_seq: i64,
         limit: u32,
     ) -> StoreResult<Vec<AuditEvent>> {
-        let conn = self.conn();
         let sql = format!(
             "SELECT {EVENT_COLS} FROM audit_events WHERE org_id = ? AND seq > ? ORDER BY seq LIMIT ?"
         );
-        sqlx::query(&sql)
-            .bind(org_id)
-            .bind(after_seq)
-            .bind(i64::from(limit))
-            .fetch_all(conn)
+        let q = sqlx::query(&sql).bind(org_id).bind(after_seq);
+        self.fetch_all(q.bind(i64::from(limit)), event_from_row)
             .await
-            .map_err(db_err)?
-            .iter()
-            .map(event_from_row)
-            .collect()
     }
 
     async fn prune_audit(
@@ -136,21 +112,14 @@ impl AuditStore for SqliteTx {
         through_seq: i64,
         through_hash: &str,
     ) -> StoreResult<u64> {
-        let conn = self.conn();
-        let deleted = sqlx::query("DELETE FROM audit_events WHERE org_id = ? AND seq <= ?")
-            .bind(org_id)
-            .bind(through_seq)
-            .execute(&mut *conn)
-            .await
-            .map_err(db_err)?
-            .rows_affected();
-        sqlx::query("UPDATE audit_heads SET pruned_seq = ?, pruned_hash = ? WHERE org_id = ?")
-            .bind(through_seq)
-            .bind(through_hash)
-            .bind(org_id)
-            .execute(conn)
-            .await
-            .map_err(db_err)?;
+        let q = sqlx::query("DELETE FROM audit_events WHERE org_id = ? AND seq <= ?");
+        let deleted = self
+            .execute_counted(q.bind(org_id).bind(through_seq))
+            .await?;
+        let q =
+            sqlx::query("UPDATE audit_heads SET pruned_seq = ?, pruned_hash = ? WHERE org_id = ?");
+        let q = q.bind(through_seq).bind(through_hash).bind(org_id);
+        self.execute(q).await?;
         Ok(deleted)
     }
 
@@ -159,37 +128,25 @@ impl AuditStore for SqliteTx {
         org_id: &str,
         before: Timestamp,
     ) -> StoreResult<Option<(i64, String)>> {
-        let conn = self.conn();
-        let row = sqlx::query(
+        let q = sqlx::query(
             "SELECT seq, hash FROM audit_events WHERE org_id = ? AND timestamp < ? \
              ORDER BY seq DESC LIMIT 1",
-        )
-        .bind(org_id)
-        .bind(before)
-        .fetch_optional(conn)
-        .await
-        .map_err(db_err)?;
-        row.map(|r| Ok((get(&r, "seq")?, get(&r, "hash")?)))
-            .transpose()
+        );
+        let q = q.bind(org_id).bind(before);
+        self.fetch_optional(q, |row| Ok((get(row, "seq")?, get(row, "hash")?)))
+            .await
     }
 
     async fn set_audit_head(&mut self, org_id: &str, head: &AuditHead) -> StoreResult<()> {
-        let conn = self.conn();
-        sqlx::query(
+        let q = sqlx::query(
             "INSERT INTO audit_heads (org_id, seq, hash, pruned_seq, pruned_hash) \
              VALUES (?, ?, ?, ?, ?) ON CONFLICT (org_id) DO UPDATE SET \
              seq = excluded.seq, hash = excluded.hash, pruned_seq = excluded.pruned_seq, \
              pruned_hash = excluded.pruned_hash",
-        )
-        .bind(org_id)
-        .bind(head.seq)
-        .bind(&head.hash)
-        .bind(head.pruned_seq)
-        .bind(&head.pruned_hash)
-        .execute(conn)
-        .await
-        .map_err(db_err)?;
-        Ok(())
+        );
+        let q = q.bind(org_id).bind(head.seq).bind(&head.hash);
+        self.execute(q.bind(head.pruned_seq).bind(&head.pruned_hash))
+            .await
     }
 }
 

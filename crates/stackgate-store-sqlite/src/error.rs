@@ -1,11 +1,12 @@
 //! Driver errors → [`StoreError`], in one place.
 //!
-//! A unique-constraint violation becomes `Conflict` naming the constraint; a write that
-//! touched no row where the caller addressed an existing one becomes `NotFound`; anything
-//! else is `Backend`, whose text goes to the log and never to a client.
+//! A unique-constraint violation becomes `Conflict` naming the constraint; anything else
+//! is `Backend`, whose text goes to the log and never to a client. (A write that touched
+//! no row where the caller addressed an existing one becomes `NotFound`: see
+//! `SqliteTx::execute_one`.) The `Conflict` text is SQLite's own and differs from
+//! PostgreSQL's, so this mapping stays per backend.
 
-use sqlx::sqlite::SqliteQueryResult;
-use stackgate_store::{StoreError, StoreResult};
+use stackgate_store::StoreError;
 
 /// Maps every sqlx error this crate sees.
 pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
@@ -21,13 +22,4 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
         }
     }
     StoreError::Backend(e.to_string())
-}
-
-/// `NotFound` when a write that addresses one existing row changed nothing.
-pub(crate) fn expect_affected(done: SqliteQueryResult, what: &str, key: &str) -> StoreResult<()> {
-    if done.rows_affected() == 0 {
-        Err(StoreError::NotFound(format!("{what} {key}")))
-    } else {
-        Ok(())
-    }
 }

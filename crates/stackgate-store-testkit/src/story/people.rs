@@ -188,24 +188,18 @@ pub(crate) async fn orgs(store: &dyn Store) {
 pub(crate) async fn memberships(store: &dyn Store) {
     let mut tx = begin(store).await;
     // Alice joins globex first: user_memberships must order by name, not by insertion.
-    tx.insert_membership(GLOBEX, ALICE, OrgRole::Admin, 3_000)
-        .await
-        .expect("member");
-    tx.insert_membership(ACME, ALICE, OrgRole::Admin, 3_001)
-        .await
-        .expect("member");
-    tx.insert_membership(ACME, DAVE, OrgRole::Member, 3_002)
-        .await
-        .expect("member");
-    tx.insert_membership(ACME, BOB, OrgRole::Member, 3_003)
-        .await
-        .expect("member");
-    tx.insert_membership(ACME, CAROL, OrgRole::BillingManager, 3_004)
-        .await
-        .expect("member");
-    tx.insert_membership(GLOBEX, CAROL, OrgRole::Member, 3_005)
-        .await
-        .expect("member");
+    for (org, user, role, created) in [
+        (GLOBEX, ALICE, OrgRole::Admin, 3_000),
+        (ACME, ALICE, OrgRole::Admin, 3_001),
+        (ACME, DAVE, OrgRole::Member, 3_002),
+        (ACME, BOB, OrgRole::Member, 3_003),
+        (ACME, CAROL, OrgRole::BillingManager, 3_004),
+        (GLOBEX, CAROL, OrgRole::Member, 3_005),
+    ] {
+        tx.insert_membership(org, user, role, created)
+            .await
+            .expect("member");
+    }
     tx.commit().await.expect("commit memberships");
 
     let mut tx = read(store).await;

@@ -259,24 +259,16 @@ pub(crate) async fn stacks_and_filters(store: &dyn Store) {
 
 pub(crate) async fn grants_and_moves(store: &dyn Store) {
     let mut tx = begin(store).await;
-    tx.set_team_stack(OPS, API_PROD, StackPermission::Read)
-        .await
-        .expect("grant");
-    tx.set_team_stack(OPS, API_PROD, StackPermission::Write)
-        .await
-        .expect("upsert grant");
-    tx.set_team_stack(OPS, WEB_PROD, StackPermission::Admin)
-        .await
-        .expect("grant");
-    tx.set_team_stack(DEV, API_PROD, StackPermission::Read)
-        .await
-        .expect("grant");
-    tx.set_team_stack(DEV, API_STAGING, StackPermission::Creator)
-        .await
-        .expect("grant");
-    tx.set_team_stack(DEV, WEB_PROD, StackPermission::None)
-        .await
-        .expect("grant");
+    for (team, stack, perm, what) in [
+        (OPS, API_PROD, StackPermission::Read, "grant"),
+        (OPS, API_PROD, StackPermission::Write, "upsert grant"),
+        (OPS, WEB_PROD, StackPermission::Admin, "grant"),
+        (DEV, API_PROD, StackPermission::Read, "grant"),
+        (DEV, API_STAGING, StackPermission::Creator, "grant"),
+        (DEV, WEB_PROD, StackPermission::None, "grant"),
+    ] {
+        tx.set_team_stack(team, stack, perm).await.expect(what);
+    }
     tx.commit().await.expect("commit grants");
 
     let mut tx = read(store).await;

@@ -96,24 +96,16 @@ pub(crate) async fn teams_and_members(store: &dyn Store) {
 
     // Members: upsert inserts, then updates the role.
     let mut tx = begin(store).await;
-    tx.upsert_team_member(OPS, BOB, TeamRole::Member)
-        .await
-        .expect("add bob");
-    tx.upsert_team_member(OPS, BOB, TeamRole::Admin)
-        .await
-        .expect("promote bob");
-    tx.upsert_team_member(OPS, CAROL, TeamRole::Member)
-        .await
-        .expect("add carol");
-    tx.upsert_team_member(DEV, CAROL, TeamRole::Member)
-        .await
-        .expect("add carol");
-    tx.upsert_team_member(DEV, DAVE, TeamRole::Member)
-        .await
-        .expect("add dave");
-    tx.upsert_team_member(GLOBEX_OPS, CAROL, TeamRole::Admin)
-        .await
-        .expect("add carol");
+    for (team, user, role, what) in [
+        (OPS, BOB, TeamRole::Member, "add bob"),
+        (OPS, BOB, TeamRole::Admin, "promote bob"),
+        (OPS, CAROL, TeamRole::Member, "add carol"),
+        (DEV, CAROL, TeamRole::Member, "add carol"),
+        (DEV, DAVE, TeamRole::Member, "add dave"),
+        (GLOBEX_OPS, CAROL, TeamRole::Admin, "add carol"),
+    ] {
+        tx.upsert_team_member(team, user, role).await.expect(what);
+    }
     tx.commit().await.expect("commit members");
 
     let mut tx = read(store).await;

@@ -106,21 +106,15 @@ pub(crate) async fn tokens(store: &dyn Store) {
         hash: "hash-tok-p1".to_owned(),
         ..token("tok-x1", Personal, "", BOB, 1)
     };
-    assert_token_conflict(store, dup_hash, "duplicate hash").await;
     let org_named_like_team = token("tok-x2", Organization, "deploy", ACME, 1);
-    assert_token_conflict(
-        store,
-        org_named_like_team,
-        "org token named like a team token",
-    )
-    .await;
     let team_named_like_org = token("tok-x3", Team, "ci", DEV, 1);
-    assert_token_conflict(
-        store,
-        team_named_like_org,
-        "team token named like an org token",
-    )
-    .await;
+    for (clash, what) in [
+        (dup_hash, "duplicate hash"),
+        (org_named_like_team, "org token named like a team token"),
+        (team_named_like_org, "team token named like an org token"),
+    ] {
+        assert_token_conflict(store, clash, what).await;
+    }
 
     assert_eq!(
         list(store, TokenOwner::User(ALICE.to_owned())).await,
