@@ -148,31 +148,33 @@ pub(crate) async fn token_identity(
 ) -> CoreResult<Option<(Identity, Vec<(Org, OrgRole)>)>> {
     Ok(match token.kind {
         TokenKind::Personal => {
-            let Some(user) = tx
-                .user_by_id(token.user_id.as_deref().unwrap_or_default())
-                .await?
-            else {
+            let Some(user_id) = &token.user_id else {
+                return Ok(None);
+            };
+            let Some(user) = tx.user_by_id(user_id).await? else {
                 return Ok(None);
             };
             let memberships = tx.user_memberships(&user.id).await?;
             Some((Identity::User(user), memberships))
         }
-        TokenKind::Organization => tx
-            .org_by_id(token.org_id.as_deref().unwrap_or_default())
-            .await?
-            .map(|org| {
+        TokenKind::Organization => {
+            let Some(org_id) = &token.org_id else {
+                return Ok(None);
+            };
+            tx.org_by_id(org_id).await?.map(|org| {
                 let identity = Identity::OrgToken {
                     org_id: org.id,
                     org_name: org.name,
                     admin: token.admin,
                 };
                 (identity, Vec::new())
-            }),
+            })
+        }
         TokenKind::Team => {
-            let Some(team) = tx
-                .team_by_id(token.team_id.as_deref().unwrap_or_default())
-                .await?
-            else {
+            let Some(team_id) = &token.team_id else {
+                return Ok(None);
+            };
+            let Some(team) = tx.team_by_id(team_id).await? else {
                 return Ok(None);
             };
             let Some(org) = tx.org_by_id(&team.org_id).await? else {

@@ -13,7 +13,7 @@
 
 use std::sync::Arc;
 
-use stackgate_store::{Store, Tx};
+use stackgate_store::{OrgId, Store, Tx};
 
 use crate::error::{CoreError, CoreResult};
 use crate::service::Service;
@@ -157,7 +157,7 @@ pub async fn copy(from: Arc<dyn Store>, to: Arc<dyn Store>) -> CoreResult<CopyRe
     })
 }
 
-async fn all_members(tx: &mut dyn Tx, org_id: &str) -> CoreResult<Vec<stackgate_store::Member>> {
+async fn all_members(tx: &mut dyn Tx, org_id: &OrgId) -> CoreResult<Vec<stackgate_store::Member>> {
     let mut out: Vec<stackgate_store::Member> = Vec::new();
     loop {
         let after = out.last().map(|m| m.user.login.clone());
@@ -172,7 +172,7 @@ async fn all_members(tx: &mut dyn Tx, org_id: &str) -> CoreResult<Vec<stackgate_
 
 async fn all_events(
     tx: &mut dyn Tx,
-    org_id: &str,
+    org_id: &OrgId,
     pruned_seq: i64,
 ) -> CoreResult<Vec<stackgate_store::AuditEvent>> {
     let mut out: Vec<stackgate_store::AuditEvent> = Vec::new();

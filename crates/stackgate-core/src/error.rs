@@ -1,14 +1,14 @@
 //! The domain's error type. The server maps each variant to an HTTP status in one place;
 //! `Internal` details are logged there and never sent to a client.
 
-use stackgate_store::StoreError;
+use stackgate_store::{OrgId, StoreError};
 
 use crate::catalog::EventType;
 
 /// A refusal that must be recorded as an auth-failure event in the org owning the target.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DenialRecord {
-    pub org_id: String,
+    pub org_id: OrgId,
     pub event: EventType,
     pub description: String,
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use stackgate_store::{AuditActor, Timestamp, User};
+use stackgate_store::{AuditActor, OrgId, TeamId, Timestamp, TokenId, User, UserId};
 
 /// The identity behind a request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -11,15 +11,15 @@ pub enum Identity {
     User(User),
     /// An organization token: acts for the org, tied to no user.
     OrgToken {
-        org_id: String,
+        org_id: OrgId,
         org_name: String,
         admin: bool,
     },
     /// A team token: acts with the team's stack grants.
     TeamToken {
-        org_id: String,
+        org_id: OrgId,
         org_name: String,
-        team_id: String,
+        team_id: TeamId,
         team_name: String,
         team_display_name: String,
     },
@@ -27,7 +27,7 @@ pub enum Identity {
 
 impl Identity {
     /// The org a machine token (org or team token) belongs to; `None` for a user.
-    pub fn machine_org_id(&self) -> Option<&str> {
+    pub fn machine_org_id(&self) -> Option<&OrgId> {
         match self {
             Identity::User(_) => None,
             Identity::OrgToken { org_id, .. } | Identity::TeamToken { org_id, .. } => Some(org_id),
@@ -38,7 +38,7 @@ impl Identity {
 /// The token a request authenticated with (never its value).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TokenRef {
-    pub id: String,
+    pub id: TokenId,
     /// Empty for personal tokens.
     pub name: String,
     /// 0 = never.
@@ -56,7 +56,7 @@ impl Principal {
     pub fn operator() -> Principal {
         Principal {
             identity: Identity::User(User {
-                id: String::new(),
+                id: UserId::default(),
                 login: "stackgate".to_string(),
                 name: "stackgate operator".to_string(),
                 email: String::new(),
@@ -92,7 +92,7 @@ impl Principal {
             login,
             name,
             email,
-            token_id: self.token.as_ref().map(|t| t.id.clone()),
+            token_id: self.token.as_ref().map(|t| t.id.to_string()),
             token_name: self.token.as_ref().map(|t| t.name.clone()),
         }
     }

@@ -110,7 +110,7 @@ async fn a_revoked_token_is_refused_at_once_and_its_failed_load_leaves_no_gate()
         .id
         .clone();
     f.service
-        .delete_personal_token(&ctx, &id)
+        .delete_personal_token(&ctx, id.as_str())
         .await
         .expect("revoke");
     for _ in 0..3 {

@@ -96,7 +96,7 @@ impl Serialize for CurrentUser<'_> {
         let token_name = principal.token.as_ref().map_or("", |t| t.name.as_str());
         let body = match &principal.identity {
             Identity::User(u) => UserBody {
-                id: &u.id,
+                id: u.id.as_str(),
                 github_login: &u.login,
                 name: &u.name,
                 email: &u.email,
@@ -114,7 +114,7 @@ impl Serialize for CurrentUser<'_> {
                 admin,
             } => {
                 let role = if *admin { "admin" } else { "member" };
-                machine_body(org_id, org_name, token_name, org_name, role, "")
+                machine_body(org_id.as_str(), org_name, token_name, org_name, role, "")
             }
             Identity::TeamToken {
                 team_id,
@@ -122,7 +122,12 @@ impl Serialize for CurrentUser<'_> {
                 team_name,
                 ..
             } => machine_body(
-                team_id, team_name, token_name, org_name, "member", team_name,
+                team_id.as_str(),
+                team_name,
+                token_name,
+                org_name,
+                "member",
+                team_name,
             ),
         };
         body.serialize(serializer)

@@ -4,7 +4,8 @@
 use async_trait::async_trait;
 use sqlx::{Postgres, QueryBuilder};
 use stackgate_store::{
-    AuditEvent, AuditHead, AuditQuery, AuditStore, ChainLink, NewAuditEvent, StoreResult, Timestamp,
+    AuditEvent, AuditHead, AuditQuery, AuditStore, ChainLink, NewAuditEvent, OrgId, StoreResult,
+    Timestamp,
 };
 use stackgate_store_sql::{event_from_row, get, head_from_row, EVENT_COLS};
 
@@ -14,7 +15,7 @@ const HEAD: &str = "SELECT seq, hash, pruned_seq, pruned_hash FROM audit_heads W
 
 impl PgTx {
     /// The org's head as of the snapshot, without locking (read-only transactions).
-    async fn head(&mut self, org_id: &str) -> StoreResult<AuditHead> {
+    async fn head(&mut self, org_id: &OrgId) -> StoreResult<AuditHead> {
         let head = self.fetch_optional(sqlx::query(HEAD).bind(org_id), head_from_row);
         Ok(head.await?.unwrap_or_default())
     }
@@ -28,7 +29,7 @@ impl PgTx {
     /// reads back as [`AuditHead::default`]). Two first writers racing on that insert are
     /// serialised by the primary key: the second waits for the first to finish, does
     /// nothing, and then waits on the row lock like any later writer.
-    async fn lock_head(&mut self, org_id: &str) -> StoreResult<AuditHead> {
+    async fn lock_head(&mut self, org_id: &OrgId) -> StoreResult<AuditHead> {
         let lock = format!("{HEAD} FOR UPDATE");
         let found = sqlx::query(&lock).bind(org_id);
         if let Some(head) = self.fetch_optional(found, head_from_row).await? {
@@ -46,7 +47,7 @@ impl PgTx {
 
 #[async_trait]
 impl AuditStore for PgTx {
-    async fn audit_head(&mut self, org_id: &str) -> StoreResult<AuditHead> {
+    async fn audit_head(&mut self, org_id: &OrgId) -> StoreResult<AuditHead> {
         // A read-only snapshot reads the head without locking it.
         if self.writable {
             self.lock_head(org_id).await
@@ -129,7 +130,7 @@ impl AuditStore for PgTx {
 
     async fn audit_chain(
         &mut self,
-        org_id: &str,
+        org_id: &OrgId,
         after_seq: i64,
         limit: u32,
     ) -> StoreResult<Vec<AuditEvent>> {
@@ -143,7 +144,7 @@ impl AuditStore for PgTx {
 
     async fn prune_audit(
         &mut self,
-        org_id: &str,
+        org_id: &OrgId,
         through_seq: i64,
         through_hash: &str,
     ) -> StoreResult<u64> {
@@ -161,7 +162,7 @@ impl AuditStore for PgTx {
 
     async fn last_audit_seq_before(
         &mut self,
-        org_id: &str,
+        org_id: &OrgId,
         before: Timestamp,
     ) -> StoreResult<Option<(i64, String)>> {
         let q = sqlx::query(
@@ -173,7 +174,7 @@ impl AuditStore for PgTx {
             .await
     }
 
-    async fn set_audit_head(&mut self, org_id: &str, head: &AuditHead) -> StoreResult<()> {
+    async fn set_audit_head(&mut self, org_id: &OrgId, head: &AuditHead) -> StoreResult<()> {
         let q = sqlx::query(
             "INSERT INTO audit_heads (org_id, seq, hash, pruned_seq, pruned_hash) \
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (org_id) DO UPDATE SET \

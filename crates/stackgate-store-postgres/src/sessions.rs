@@ -1,14 +1,14 @@
 //! The `sessions` table: console sign-in sessions, and user password hashes.
 
 use async_trait::async_trait;
-use stackgate_store::{Session, SessionStore, StoreResult, Timestamp};
+use stackgate_store::{Session, SessionStore, StoreResult, Timestamp, UserId};
 use stackgate_store_sql::{get, session_from_row};
 
 use crate::tx::PgTx;
 
 #[async_trait]
 impl SessionStore for PgTx {
-    async fn password_hash(&mut self, user_id: &str) -> StoreResult<Option<String>> {
+    async fn password_hash(&mut self, user_id: &UserId) -> StoreResult<Option<String>> {
         let q = sqlx::query("SELECT password_hash FROM users WHERE id = $1").bind(user_id);
         let hash = self
             .fetch_optional(q, |row| get(row, "password_hash"))
@@ -17,7 +17,7 @@ impl SessionStore for PgTx {
         Ok(hash.flatten())
     }
 
-    async fn set_password_hash(&mut self, user_id: &str, hash: Option<&str>) -> StoreResult<()> {
+    async fn set_password_hash(&mut self, user_id: &UserId, hash: Option<&str>) -> StoreResult<()> {
         let q = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2");
         self.execute_one(q.bind(hash).bind(user_id), "user", user_id)
             .await
@@ -57,7 +57,7 @@ impl SessionStore for PgTx {
         self.execute(q.bind(hash)).await
     }
 
-    async fn delete_user_sessions(&mut self, user_id: &str) -> StoreResult<u64> {
+    async fn delete_user_sessions(&mut self, user_id: &UserId) -> StoreResult<u64> {
         let q = sqlx::query("DELETE FROM sessions WHERE user_id = $1");
         self.execute_counted(q.bind(user_id)).await
     }

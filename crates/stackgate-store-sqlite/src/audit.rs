@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use sqlx::{QueryBuilder, Sqlite};
 use stackgate_store::{
-    AuditActor, AuditEvent, AuditHead, AuditQuery, AuditStore, ChainLink, NewAuditEvent,
+    AuditActor, AuditEvent, AuditHead, AuditQuery, AuditStore, ChainLink, NewAuditEvent, OrgId,
     StoreError, StoreResult, Timestamp,
 };
 use stackgate_store_sql::{event_from_row, get, head_from_row, EVENT_COLS};
@@ -14,7 +14,7 @@ use crate::tx::SqliteTx;
 
 #[async_trait]
 impl AuditStore for SqliteTx {
-    async fn audit_head(&mut self, org_id: &str) -> StoreResult<AuditHead> {
+    async fn audit_head(&mut self, org_id: &OrgId) -> StoreResult<AuditHead> {
         // SQLite serialises writers (one write connection, BEGIN IMMEDIATE): no lock needed.
         let q = sqlx::query(
             "SELECT seq, hash, pruned_seq, pruned_hash FROM audit_heads WHERE org_id = ?",
@@ -94,7 +94,7 @@ impl AuditStore for SqliteTx {
 
     async fn audit_chain(
         &mut self,
-        org_id: &str,
+        org_id: &OrgId,
         after_seq: i64,
         limit: u32,
     ) -> StoreResult<Vec<AuditEvent>> {
@@ -108,7 +108,7 @@ impl AuditStore for SqliteTx {
 
     async fn prune_audit(
         &mut self,
-        org_id: &str,
+        org_id: &OrgId,
         through_seq: i64,
         through_hash: &str,
     ) -> StoreResult<u64> {
@@ -125,7 +125,7 @@ impl AuditStore for SqliteTx {
 
     async fn last_audit_seq_before(
         &mut self,
-        org_id: &str,
+        org_id: &OrgId,
         before: Timestamp,
     ) -> StoreResult<Option<(i64, String)>> {
         let q = sqlx::query(
@@ -137,7 +137,7 @@ impl AuditStore for SqliteTx {
             .await
     }
 
-    async fn set_audit_head(&mut self, org_id: &str, head: &AuditHead) -> StoreResult<()> {
+    async fn set_audit_head(&mut self, org_id: &OrgId, head: &AuditHead) -> StoreResult<()> {
         let q = sqlx::query(
             "INSERT INTO audit_heads (org_id, seq, hash, pruned_seq, pruned_hash) \
              VALUES (?, ?, ?, ?, ?) ON CONFLICT (org_id) DO UPDATE SET \
@@ -187,7 +187,7 @@ impl From<JsonRow> for AuditEvent {
         AuditEvent {
             id: r.0,
             event: NewAuditEvent {
-                org_id: r.1,
+                org_id: r.1.into(),
                 timestamp: r.3,
                 event: r.4,
                 description: r.5,

@@ -1,7 +1,7 @@
 //! The `memberships` table: who belongs to which org, with which role.
 
 use async_trait::async_trait;
-use stackgate_store::{Member, MembershipStore, Org, OrgRole, StoreResult};
+use stackgate_store::{Member, MembershipStore, Org, OrgId, OrgRole, StoreResult, UserId};
 use stackgate_store_sql::{
     get_count, member_from_row, org_membership_from_row, org_role, USER_COLS,
 };
@@ -11,13 +11,17 @@ use crate::tx::SqliteTx;
 
 #[async_trait]
 impl MembershipStore for SqliteTx {
-    async fn membership(&mut self, org_id: &str, user_id: &str) -> StoreResult<Option<OrgRole>> {
+    async fn membership(
+        &mut self,
+        org_id: &OrgId,
+        user_id: &UserId,
+    ) -> StoreResult<Option<OrgRole>> {
         let q = sqlx::query("SELECT role FROM memberships WHERE org_id = ? AND user_id = ?");
         let q = q.bind(org_id).bind(user_id);
         self.fetch_optional(q, |row| org_role(row, "role")).await
     }
 
-    async fn user_memberships(&mut self, user_id: &str) -> StoreResult<Vec<(Org, OrgRole)>> {
+    async fn user_memberships(&mut self, user_id: &UserId) -> StoreResult<Vec<(Org, OrgRole)>> {
         let sql = format!(
             "SELECT {ORG_COLS}, m.role AS member_role FROM memberships m \
              JOIN orgs o ON o.id = m.org_id WHERE m.user_id = ? ORDER BY o.name"
@@ -27,7 +31,7 @@ impl MembershipStore for SqliteTx {
 
     async fn list_members(
         &mut self,
-        org_id: &str,
+        org_id: &OrgId,
         after_login: Option<&str>,
         limit: u32,
     ) -> StoreResult<Vec<Member>> {
@@ -44,8 +48,8 @@ impl MembershipStore for SqliteTx {
 
     async fn insert_membership(
         &mut self,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
         role: OrgRole,
         created: i64,
     ) -> StoreResult<()> {
@@ -58,8 +62,8 @@ impl MembershipStore for SqliteTx {
 
     async fn set_member_role(
         &mut self,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
         role: OrgRole,
     ) -> StoreResult<()> {
         let q = sqlx::query("UPDATE memberships SET role = ? WHERE org_id = ? AND user_id = ?");
@@ -68,7 +72,7 @@ impl MembershipStore for SqliteTx {
     }
 
     /// Removes the membership, then the user's seats in every team of that org.
-    async fn delete_membership(&mut self, org_id: &str, user_id: &str) -> StoreResult<()> {
+    async fn delete_membership(&mut self, org_id: &OrgId, user_id: &UserId) -> StoreResult<()> {
         let q = sqlx::query("DELETE FROM memberships WHERE org_id = ? AND user_id = ?");
         let q = q.bind(org_id).bind(user_id);
         self.execute_one(q, "membership of user", user_id).await?;
@@ -79,7 +83,7 @@ impl MembershipStore for SqliteTx {
         self.execute(q.bind(user_id).bind(org_id)).await
     }
 
-    async fn count_admins(&mut self, org_id: &str) -> StoreResult<u64> {
+    async fn count_admins(&mut self, org_id: &OrgId) -> StoreResult<u64> {
         let q =
             sqlx::query("SELECT COUNT(*) AS admins FROM memberships WHERE org_id = ? AND role = ?");
         let q = q.bind(org_id).bind(OrgRole::Admin.as_str());

@@ -2,7 +2,7 @@
 //! setting needs no schema change; fields missing from an older document take defaults.
 
 use async_trait::async_trait;
-use stackgate_store::{Org, OrgCounts, OrgSettings, OrgStore, StoreError, StoreResult};
+use stackgate_store::{Org, OrgCounts, OrgId, OrgSettings, OrgStore, StoreError, StoreResult};
 use stackgate_store_sql::{get_count, org_from_row};
 
 use crate::tx::{SqliteTx, Table};
@@ -25,7 +25,7 @@ impl OrgStore for SqliteTx {
         self.lookup(ORGS, "o.name", name, org_from_row).await
     }
 
-    async fn org_by_id(&mut self, id: &str) -> StoreResult<Option<Org>> {
+    async fn org_by_id(&mut self, id: &OrgId) -> StoreResult<Option<Org>> {
         self.lookup(ORGS, "o.id", id, org_from_row).await
     }
 
@@ -37,7 +37,7 @@ impl OrgStore for SqliteTx {
 
     async fn update_org_settings(
         &mut self,
-        org_id: &str,
+        org_id: &OrgId,
         settings: &OrgSettings,
     ) -> StoreResult<()> {
         let q = sqlx::query("UPDATE orgs SET settings = ? WHERE id = ?");
@@ -45,7 +45,7 @@ impl OrgStore for SqliteTx {
         self.execute_one(q, "org", org_id).await
     }
 
-    async fn org_counts(&mut self, org_id: &str) -> StoreResult<OrgCounts> {
+    async fn org_counts(&mut self, org_id: &OrgId) -> StoreResult<OrgCounts> {
         let q = sqlx::query(
             "SELECT (SELECT COUNT(*) FROM memberships WHERE org_id = ?1) AS members, \
                     (SELECT COUNT(*) FROM stacks WHERE org_id = ?1) AS stacks",

@@ -1,14 +1,14 @@
 //! The `sessions` table: console sign-in sessions, and user password hashes.
 
 use async_trait::async_trait;
-use stackgate_store::{Session, SessionStore, StoreResult, Timestamp};
+use stackgate_store::{Session, SessionStore, StoreResult, Timestamp, UserId};
 use stackgate_store_sql::{get, session_from_row};
 
 use crate::tx::SqliteTx;
 
 #[async_trait]
 impl SessionStore for SqliteTx {
-    async fn password_hash(&mut self, user_id: &str) -> StoreResult<Option<String>> {
+    async fn password_hash(&mut self, user_id: &UserId) -> StoreResult<Option<String>> {
         let q = sqlx::query("SELECT password_hash FROM users WHERE id = ?").bind(user_id);
         let hash = self
             .fetch_optional(q, |row| get(row, "password_hash"))
@@ -17,7 +17,7 @@ impl SessionStore for SqliteTx {
         Ok(hash.flatten())
     }
 
-    async fn set_password_hash(&mut self, user_id: &str, hash: Option<&str>) -> StoreResult<()> {
+    async fn set_password_hash(&mut self, user_id: &UserId, hash: Option<&str>) -> StoreResult<()> {
         let q = sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?");
         self.execute_one(q.bind(hash).bind(user_id), "user", user_id)
             .await
@@ -57,7 +57,7 @@ impl SessionStore for SqliteTx {
         self.execute(q.bind(hash)).await
     }
 
-    async fn delete_user_sessions(&mut self, user_id: &str) -> StoreResult<u64> {
+    async fn delete_user_sessions(&mut self, user_id: &UserId) -> StoreResult<u64> {
         let q = sqlx::query("DELETE FROM sessions WHERE user_id = ?");
         self.execute_counted(q.bind(user_id)).await
     }

@@ -6,7 +6,7 @@
 
 use async_trait::async_trait;
 use sqlx::{QueryBuilder, Sqlite};
-use stackgate_store::{Stack, StackFilter, StackStore, StoreResult, Tags};
+use stackgate_store::{OrgId, Stack, StackFilter, StackId, StackStore, StoreResult, Tags};
 use stackgate_store_sql::{get, stack_from_row};
 
 use crate::tx::SqliteTx;
@@ -26,7 +26,7 @@ const STACK_ORDER: &str = " ORDER BY o.name, s.project, s.name";
 impl StackStore for SqliteTx {
     async fn stack(
         &mut self,
-        org_id: &str,
+        org_id: &OrgId,
         project: &str,
         name: &str,
     ) -> StoreResult<Option<Stack>> {
@@ -38,7 +38,7 @@ impl StackStore for SqliteTx {
         self.fetch_optional(q, stack_from_row).await
     }
 
-    async fn project_exists(&mut self, org_id: &str, project: &str) -> StoreResult<bool> {
+    async fn project_exists(&mut self, org_id: &OrgId, project: &str) -> StoreResult<bool> {
         let q = sqlx::query(
             "SELECT EXISTS (SELECT 1 FROM stacks WHERE org_id = ? AND project = ?) AS found",
         );
@@ -60,20 +60,20 @@ impl StackStore for SqliteTx {
     }
 
     /// Deletes the stack; its tags and team grants go with it (ON DELETE CASCADE).
-    async fn delete_stack(&mut self, stack_id: &str) -> StoreResult<()> {
+    async fn delete_stack(&mut self, stack_id: &StackId) -> StoreResult<()> {
         let q = sqlx::query("DELETE FROM stacks WHERE id = ?").bind(stack_id);
         self.execute_one(q, "stack", stack_id).await
     }
 
     /// Replaces every tag of the stack.
-    async fn set_stack_tags(&mut self, stack_id: &str, tags: &Tags) -> StoreResult<()> {
+    async fn set_stack_tags(&mut self, stack_id: &StackId, tags: &Tags) -> StoreResult<()> {
         let q = sqlx::query("DELETE FROM stack_tags WHERE stack_id = ?");
         self.execute(q.bind(stack_id)).await?;
         self.insert_tags(stack_id, tags).await
     }
 
     /// Re-homes the stack and drops every team grant on it: teams belong to the old org.
-    async fn move_stack(&mut self, stack_id: &str, to_org_id: &str) -> StoreResult<()> {
+    async fn move_stack(&mut self, stack_id: &StackId, to_org_id: &OrgId) -> StoreResult<()> {
         let q = sqlx::query("UPDATE stacks SET org_id = ? WHERE id = ?");
         let q = q.bind(to_org_id).bind(stack_id);
         self.execute_one(q, "stack", stack_id).await?;
@@ -124,7 +124,7 @@ impl StackStore for SqliteTx {
         self.fetch_all(q.build(), stack_from_row).await
     }
 
-    async fn org_stacks(&mut self, org_id: &str) -> StoreResult<Vec<Stack>> {
+    async fn org_stacks(&mut self, org_id: &OrgId) -> StoreResult<Vec<Stack>> {
         let sql = format!(
             "SELECT {STACK_COLS} FROM stacks s JOIN orgs o ON o.id = s.org_id \
              WHERE s.org_id = ?{STACK_ORDER}"
@@ -134,7 +134,7 @@ impl StackStore for SqliteTx {
 }
 
 impl SqliteTx {
-    async fn insert_tags(&mut self, stack_id: &str, tags: &Tags) -> StoreResult<()> {
+    async fn insert_tags(&mut self, stack_id: &StackId, tags: &Tags) -> StoreResult<()> {
         for (name, value) in tags {
             let q = sqlx::query("INSERT INTO stack_tags (stack_id, name, value) VALUES (?, ?, ?)");
             self.execute(q.bind(stack_id).bind(name).bind(value))

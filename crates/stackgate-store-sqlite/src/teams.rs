@@ -1,7 +1,10 @@
 //! The `teams`, `team_members` and `team_stacks` (grants) tables.
 
 use async_trait::async_trait;
-use stackgate_store::{Stack, StackPermission, StoreResult, Team, TeamRole, TeamStore, User};
+use stackgate_store::{
+    OrgId, Stack, StackId, StackPermission, StoreResult, Team, TeamId, TeamRole, TeamStore, User,
+    UserId,
+};
 use stackgate_store_sql::{
     stack_grant_from_row, team_from_row, team_grant_from_row, team_member_from_row, team_role,
     user_team_from_row, TEAM_COLS, USER_COLS,
@@ -15,17 +18,17 @@ const TEAMS: Table = (TEAM_COLS, "teams t");
 
 #[async_trait]
 impl TeamStore for SqliteTx {
-    async fn team_by_name(&mut self, org_id: &str, name: &str) -> StoreResult<Option<Team>> {
+    async fn team_by_name(&mut self, org_id: &OrgId, name: &str) -> StoreResult<Option<Team>> {
         let sql = format!("SELECT {TEAM_COLS} FROM teams t WHERE t.org_id = ? AND t.name = ?");
         let q = sqlx::query(&sql).bind(org_id).bind(name);
         self.fetch_optional(q, team_from_row).await
     }
 
-    async fn team_by_id(&mut self, team_id: &str) -> StoreResult<Option<Team>> {
+    async fn team_by_id(&mut self, team_id: &TeamId) -> StoreResult<Option<Team>> {
         self.lookup(TEAMS, "t.id", team_id, team_from_row).await
     }
 
-    async fn list_teams(&mut self, org_id: &str) -> StoreResult<Vec<Team>> {
+    async fn list_teams(&mut self, org_id: &OrgId) -> StoreResult<Vec<Team>> {
         let sql = format!("SELECT {TEAM_COLS} FROM teams t WHERE t.org_id = ? ORDER BY t.name");
         self.list_by(&sql, org_id, team_from_row).await
     }
@@ -58,7 +61,7 @@ impl TeamStore for SqliteTx {
 
     /// Marks the team's live tokens deleted at `now`, then deletes the team: members and
     /// grants cascade, and `tokens.team_id` becomes NULL by its foreign key.
-    async fn delete_team(&mut self, team_id: &str, now: i64) -> StoreResult<()> {
+    async fn delete_team(&mut self, team_id: &TeamId, now: i64) -> StoreResult<()> {
         let q = sqlx::query(
             "UPDATE tokens SET deleted_at = ? WHERE team_id = ? AND deleted_at IS NULL",
         );
@@ -67,7 +70,7 @@ impl TeamStore for SqliteTx {
         self.execute_one(q, "team", team_id).await
     }
 
-    async fn team_members(&mut self, team_id: &str) -> StoreResult<Vec<(User, TeamRole)>> {
+    async fn team_members(&mut self, team_id: &TeamId) -> StoreResult<Vec<(User, TeamRole)>> {
         let sql = format!(
             "SELECT {USER_COLS}, tm.role AS member_role FROM team_members tm \
              JOIN users u ON u.id = tm.user_id WHERE tm.team_id = ? ORDER BY u.login"
@@ -75,7 +78,11 @@ impl TeamStore for SqliteTx {
         self.list_by(&sql, team_id, team_member_from_row).await
     }
 
-    async fn team_role(&mut self, team_id: &str, user_id: &str) -> StoreResult<Option<TeamRole>> {
+    async fn team_role(
+        &mut self,
+        team_id: &TeamId,
+        user_id: &UserId,
+    ) -> StoreResult<Option<TeamRole>> {
         let q = sqlx::query("SELECT role FROM team_members WHERE team_id = ? AND user_id = ?");
         let q = q.bind(team_id).bind(user_id);
         self.fetch_optional(q, |row| team_role(row, "role")).await
@@ -83,8 +90,8 @@ impl TeamStore for SqliteTx {
 
     async fn upsert_team_member(
         &mut self,
-        team_id: &str,
-        user_id: &str,
+        team_id: &TeamId,
+        user_id: &UserId,
         role: TeamRole,
     ) -> StoreResult<()> {
         let q = sqlx::query(
@@ -95,7 +102,7 @@ impl TeamStore for SqliteTx {
             .await
     }
 
-    async fn delete_team_member(&mut self, team_id: &str, user_id: &str) -> StoreResult<()> {
+    async fn delete_team_member(&mut self, team_id: &TeamId, user_id: &UserId) -> StoreResult<()> {
         let q = sqlx::query("DELETE FROM team_members WHERE team_id = ? AND user_id = ?");
         let q = q.bind(team_id).bind(user_id);
         self.execute_one(q, "team member", user_id).await
@@ -103,8 +110,8 @@ impl TeamStore for SqliteTx {
 
     async fn user_teams(
         &mut self,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
     ) -> StoreResult<Vec<(Team, TeamRole)>> {
         let sql = format!(
             "SELECT {TEAM_COLS}, tm.role AS member_role FROM team_members tm \
@@ -116,7 +123,10 @@ impl TeamStore for SqliteTx {
     }
 
     /// Stacks the team holds a grant on, in listing order.
-    async fn team_stacks(&mut self, team_id: &str) -> StoreResult<Vec<(Stack, StackPermission)>> {
+    async fn team_stacks(
+        &mut self,
+        team_id: &TeamId,
+    ) -> StoreResult<Vec<(Stack, StackPermission)>> {
         let sql = format!(
             "SELECT {STACK_COLS}, ts.permission AS grant_permission FROM team_stacks ts \
              JOIN stacks s ON s.id = ts.stack_id JOIN orgs o ON o.id = s.org_id \
@@ -126,7 +136,10 @@ impl TeamStore for SqliteTx {
     }
 
     /// Teams holding a grant on the stack, by team name.
-    async fn stack_teams(&mut self, stack_id: &str) -> StoreResult<Vec<(Team, StackPermission)>> {
+    async fn stack_teams(
+        &mut self,
+        stack_id: &StackId,
+    ) -> StoreResult<Vec<(Team, StackPermission)>> {
         let sql = format!(
             "SELECT {TEAM_COLS}, ts.permission AS grant_permission FROM team_stacks ts \
              JOIN teams t ON t.id = ts.team_id WHERE ts.stack_id = ? ORDER BY t.name"
@@ -136,8 +149,8 @@ impl TeamStore for SqliteTx {
 
     async fn set_team_stack(
         &mut self,
-        team_id: &str,
-        stack_id: &str,
+        team_id: &TeamId,
+        stack_id: &StackId,
         perm: StackPermission,
     ) -> StoreResult<()> {
         let q = sqlx::query(
@@ -149,7 +162,7 @@ impl TeamStore for SqliteTx {
     }
 
     /// Revokes a grant; revoking one that is not there is not an error.
-    async fn delete_team_stack(&mut self, team_id: &str, stack_id: &str) -> StoreResult<()> {
+    async fn delete_team_stack(&mut self, team_id: &TeamId, stack_id: &StackId) -> StoreResult<()> {
         let q = sqlx::query("DELETE FROM team_stacks WHERE team_id = ? AND stack_id = ?");
         self.execute(q.bind(team_id).bind(stack_id)).await
     }

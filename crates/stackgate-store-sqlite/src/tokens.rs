@@ -3,7 +3,7 @@
 //! revoked token from an unknown one.
 
 use async_trait::async_trait;
-use stackgate_store::{StoreResult, Token, TokenKind, TokenOwner, TokenStore};
+use stackgate_store::{StoreResult, Token, TokenId, TokenKind, TokenOwner, TokenStore};
 use stackgate_store_sql::{token_from_row, TOKEN_COLS};
 
 use crate::tx::{SqliteTx, Table};
@@ -42,16 +42,16 @@ impl TokenStore for SqliteTx {
     }
 
     /// Deleted tokens included: the caller checks `deleted_at`.
-    async fn token_by_id(&mut self, id: &str) -> StoreResult<Option<Token>> {
+    async fn token_by_id(&mut self, id: &TokenId) -> StoreResult<Option<Token>> {
         self.lookup(TOKENS, "id", id, token_from_row).await
     }
 
     /// Live tokens of one owner, newest first.
     async fn list_tokens(&mut self, owner: &TokenOwner) -> StoreResult<Vec<Token>> {
         let (kind, column, id) = match owner {
-            TokenOwner::User(id) => (TokenKind::Personal, "user_id", id),
-            TokenOwner::Org(id) => (TokenKind::Organization, "org_id", id),
-            TokenOwner::Team(id) => (TokenKind::Team, "team_id", id),
+            TokenOwner::User(id) => (TokenKind::Personal, "user_id", id.as_str()),
+            TokenOwner::Org(id) => (TokenKind::Organization, "org_id", id.as_str()),
+            TokenOwner::Team(id) => (TokenKind::Team, "team_id", id.as_str()),
         };
         let sql = format!(
             "SELECT {TOKEN_COLS} FROM tokens WHERE kind = ? AND {column} = ? \
@@ -63,14 +63,14 @@ impl TokenStore for SqliteTx {
 
     /// Marks a live token deleted. A token that is unknown or already deleted is
     /// `NotFound`, and keeps its first deletion time.
-    async fn mark_token_deleted(&mut self, token_id: &str, now: i64) -> StoreResult<()> {
+    async fn mark_token_deleted(&mut self, token_id: &TokenId, now: i64) -> StoreResult<()> {
         let q = sqlx::query("UPDATE tokens SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL");
         self.execute_one(q.bind(now).bind(token_id), "token", token_id)
             .await
     }
 
     /// Records use; a token gone meanwhile is not an error (this is bookkeeping only).
-    async fn touch_token(&mut self, token_id: &str, last_used: i64) -> StoreResult<()> {
+    async fn touch_token(&mut self, token_id: &TokenId, last_used: i64) -> StoreResult<()> {
         let q = sqlx::query("UPDATE tokens SET last_used = ? WHERE id = ?");
         self.execute(q.bind(last_used).bind(token_id)).await
     }

@@ -52,9 +52,9 @@ impl SqliteTx {
         &mut self,
         q: Query<'_>,
         what: &str,
-        key: &str,
+        key: &(impl AsRef<str> + Sync + ?Sized),
     ) -> StoreResult<()> {
-        expect_affected(self.execute_counted(q).await?, what, key)
+        expect_affected(self.execute_counted(q).await?, what, key.as_ref())
     }
 
     /// The one row the query returns, decoded.
@@ -81,11 +81,11 @@ impl SqliteTx {
         &mut self,
         (cols, from): Table,
         key: &str,
-        value: &str,
+        value: &(impl AsRef<str> + Sync + ?Sized),
         decode: impl FnOnce(&SqliteRow) -> StoreResult<T> + Send,
     ) -> StoreResult<Option<T>> {
         let sql = format!("SELECT {cols} FROM {from} WHERE {key} = ?");
-        self.fetch_optional(sqlx::query(&sql).bind(value), decode)
+        self.fetch_optional(sqlx::query(&sql).bind(value.as_ref()), decode)
             .await
     }
 
@@ -93,10 +93,11 @@ impl SqliteTx {
     pub(crate) async fn list_by<T>(
         &mut self,
         sql: &str,
-        value: &str,
+        value: &(impl AsRef<str> + Sync + ?Sized),
         decode: impl Fn(&SqliteRow) -> StoreResult<T> + Send,
     ) -> StoreResult<Vec<T>> {
-        self.fetch_all(sqlx::query(sql).bind(value), decode).await
+        self.fetch_all(sqlx::query(sql).bind(value.as_ref()), decode)
+            .await
     }
 
     /// Every row the query returns, decoded, in order.

@@ -1,7 +1,7 @@
 //! The `users` table.
 
 use async_trait::async_trait;
-use stackgate_store::{StoreResult, User, UserStore};
+use stackgate_store::{StoreResult, User, UserId, UserStore};
 use stackgate_store_sql::{user_from_row, USER_COLS};
 
 use crate::tx::{SqliteTx, Table};
@@ -15,7 +15,7 @@ impl UserStore for SqliteTx {
         self.lookup(USERS, "u.login", login, user_from_row).await
     }
 
-    async fn user_by_id(&mut self, id: &str) -> StoreResult<Option<User>> {
+    async fn user_by_id(&mut self, id: &UserId) -> StoreResult<Option<User>> {
         self.lookup(USERS, "u.id", id, user_from_row).await
     }
 
@@ -35,7 +35,7 @@ impl UserStore for SqliteTx {
         self.execute(q).await
     }
 
-    async fn set_site_admin(&mut self, user_id: &str, site_admin: bool) -> StoreResult<()> {
+    async fn set_site_admin(&mut self, user_id: &UserId, site_admin: bool) -> StoreResult<()> {
         let q = sqlx::query("UPDATE users SET site_admin = ? WHERE id = ?");
         let q = q.bind(site_admin).bind(user_id);
         self.execute_one(q, "user", user_id).await

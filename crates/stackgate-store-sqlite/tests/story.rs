@@ -84,7 +84,7 @@ async fn url_forms_create_and_reopen() {
             .read()
             .await
             .expect("read")
-            .user_by_id("u-1")
+            .user_by_id(&"u-1".into())
             .await
             .expect("read");
         assert!(found.is_some(), "{url} reopens the same database");
@@ -168,7 +168,10 @@ async fn undecodable_rows_are_backend_errors() {
     pool.close().await;
 
     let mut tx = store.read().await.expect("read");
-    let org = tx.org_by_id("o-1").await.expect("older settings document");
+    let org = tx
+        .org_by_id(&"o-1".into())
+        .await
+        .expect("older settings document");
     let expected = OrgSettings {
         members_can_create_teams: false,
         ..OrgSettings::default()
@@ -180,24 +183,30 @@ async fn undecodable_rows_are_backend_errors() {
             "{what}: got {r:?}"
         );
     };
-    backend(tx.org_by_id("o-2").await.map(drop), "broken settings");
     backend(
-        tx.membership("o-1", "u-1").await.map(drop),
+        tx.org_by_id(&"o-2".into()).await.map(drop),
+        "broken settings",
+    );
+    backend(
+        tx.membership(&"o-1".into(), &"u-1".into()).await.map(drop),
         "unknown org role",
     );
     backend(
-        tx.list_members("o-1", None, 10).await.map(drop),
+        tx.list_members(&"o-1".into(), None, 10).await.map(drop),
         "unknown org role in a list",
     );
     backend(
-        tx.team_role("t-1", "u-1").await.map(drop),
+        tx.team_role(&"t-1".into(), &"u-1".into()).await.map(drop),
         "unknown team role",
     );
     backend(
-        tx.team_stacks("t-1").await.map(drop),
+        tx.team_stacks(&"t-1".into()).await.map(drop),
         "unknown permission code",
     );
-    backend(tx.token_by_id("k-1").await.map(drop), "unknown token kind");
+    backend(
+        tx.token_by_id(&"k-1".into()).await.map(drop),
+        "unknown token kind",
+    );
     drop(tx);
     store.close().await;
 }

@@ -15,8 +15,9 @@ mod teams;
 mod tokens;
 
 use std::fmt::Debug;
+use std::sync::LazyLock;
 
-use stackgate_store::{Store, StoreError, StoreResult, Tx, User};
+use stackgate_store::{OrgId, Store, StoreError, StoreResult, TeamId, Tx, User, UserId};
 
 /// Runs the whole story on an empty database.
 pub async fn run_story(store: &dyn Store) {
@@ -86,7 +87,7 @@ pub async fn run_shared_access(a: &dyn Store, b: &dyn Store) {
         .expect("read via b");
     assert_eq!(
         seen.map(|u| u.id),
-        Some("u-from-a".to_owned()),
+        Some("u-from-a".into()),
         "b sees a's commit"
     );
 
@@ -102,7 +103,7 @@ pub async fn run_shared_access(a: &dyn Store, b: &dyn Store) {
         .expect("read via a");
     assert_eq!(
         seen.map(|u| u.id),
-        Some("u-from-b".to_owned()),
+        Some("u-from-b".into()),
         "a sees b's commit"
     );
 
@@ -144,15 +145,24 @@ async fn write_and_read(store: &dyn Store, tag: &str) -> StoreResult<bool> {
 
 // ---- ids and helpers shared by the chapters
 
-pub(crate) const ALICE: &str = "u-alice";
-pub(crate) const BOB: &str = "u-bob";
-pub(crate) const CAROL: &str = "u-carol";
-pub(crate) const DAVE: &str = "u-dave";
-pub(crate) const ACME: &str = "o-acme";
-pub(crate) const GLOBEX: &str = "o-globex";
-pub(crate) const OPS: &str = "t-acme-ops";
-pub(crate) const DEV: &str = "t-acme-dev";
-pub(crate) const GLOBEX_OPS: &str = "t-globex-ops";
+/// Fixed ids, so that every chapter can name the same records.
+macro_rules! fixed_ids {
+    ($($name:ident: $ty:ident = $value:literal;)*) => {
+        $(pub(crate) static $name: LazyLock<$ty> = LazyLock::new(|| $ty::new($value));)*
+    };
+}
+
+fixed_ids! {
+    ALICE: UserId = "u-alice";
+    BOB: UserId = "u-bob";
+    CAROL: UserId = "u-carol";
+    DAVE: UserId = "u-dave";
+    ACME: OrgId = "o-acme";
+    GLOBEX: OrgId = "o-globex";
+    OPS: TeamId = "t-acme-ops";
+    DEV: TeamId = "t-acme-dev";
+    GLOBEX_OPS: TeamId = "t-globex-ops";
+}
 
 pub(crate) async fn begin(store: &dyn Store) -> Box<dyn Tx> {
     store.begin().await.expect("begin")
@@ -198,7 +208,7 @@ pub(crate) fn assert_backend<T: Debug>(result: StoreResult<T>, what: &str) {
 
 pub fn user(id: &str, login: &str) -> User {
     User {
-        id: id.to_owned(),
+        id: id.into(),
         login: login.to_owned(),
         name: format!("{login} name"),
         email: format!("{login}@example.com"),

@@ -11,8 +11,10 @@
 
 #![forbid(unsafe_code)]
 
+mod ids;
 mod model;
 
+pub use ids::{OrgId, StackId, TeamId, TokenId, UserId};
 pub use model::*;
 
 use async_trait::async_trait;
@@ -89,11 +91,11 @@ pub trait Tx:
 #[async_trait]
 pub trait UserStore: Send {
     async fn user_by_login(&mut self, login: &str) -> StoreResult<Option<User>>;
-    async fn user_by_id(&mut self, id: &str) -> StoreResult<Option<User>>;
+    async fn user_by_id(&mut self, id: &UserId) -> StoreResult<Option<User>>;
     /// Whether at least one user exists.
     async fn any_user(&mut self) -> StoreResult<bool>;
     async fn insert_user(&mut self, user: &User) -> StoreResult<()>;
-    async fn set_site_admin(&mut self, user_id: &str, site_admin: bool) -> StoreResult<()>;
+    async fn set_site_admin(&mut self, user_id: &UserId, site_admin: bool) -> StoreResult<()>;
     /// Every user, ordered by login.
     async fn list_users(&mut self) -> StoreResult<Vec<User>>;
 }
@@ -103,8 +105,8 @@ pub trait UserStore: Send {
 pub trait SessionStore: Send {
     /// The user's password hash (PHC string), if a password is set. Kept out of [`User`]
     /// so that it is never loaded where it is not needed.
-    async fn password_hash(&mut self, user_id: &str) -> StoreResult<Option<String>>;
-    async fn set_password_hash(&mut self, user_id: &str, hash: Option<&str>) -> StoreResult<()>;
+    async fn password_hash(&mut self, user_id: &UserId) -> StoreResult<Option<String>>;
+    async fn set_password_hash(&mut self, user_id: &UserId, hash: Option<&str>) -> StoreResult<()>;
     async fn insert_session(&mut self, session: &Session) -> StoreResult<()>;
     async fn session_by_hash(&mut self, hash: &str) -> StoreResult<Option<Session>>;
     async fn touch_session(
@@ -114,7 +116,7 @@ pub trait SessionStore: Send {
         expires: Timestamp,
     ) -> StoreResult<()>;
     async fn delete_session(&mut self, hash: &str) -> StoreResult<()>;
-    async fn delete_user_sessions(&mut self, user_id: &str) -> StoreResult<u64>;
+    async fn delete_user_sessions(&mut self, user_id: &UserId) -> StoreResult<u64>;
     async fn delete_expired_sessions(&mut self, now: Timestamp) -> StoreResult<u64>;
 }
 
@@ -122,15 +124,15 @@ pub trait SessionStore: Send {
 #[async_trait]
 pub trait OrgStore: Send {
     async fn org_by_name(&mut self, name: &str) -> StoreResult<Option<Org>>;
-    async fn org_by_id(&mut self, id: &str) -> StoreResult<Option<Org>>;
+    async fn org_by_id(&mut self, id: &OrgId) -> StoreResult<Option<Org>>;
     async fn insert_org(&mut self, org: &Org) -> StoreResult<()>;
     async fn update_org_settings(
         &mut self,
-        org_id: &str,
+        org_id: &OrgId,
         settings: &OrgSettings,
     ) -> StoreResult<()>;
     /// Counts for the org metadata response.
-    async fn org_counts(&mut self, org_id: &str) -> StoreResult<OrgCounts>;
+    async fn org_counts(&mut self, org_id: &OrgId) -> StoreResult<OrgCounts>;
     /// Every org (for background jobs such as retention).
     async fn list_orgs(&mut self) -> StoreResult<Vec<Org>>;
 }
@@ -138,68 +140,80 @@ pub trait OrgStore: Send {
 /// Org memberships and roles. Each backend implements it in its `memberships.rs`.
 #[async_trait]
 pub trait MembershipStore: Send {
-    async fn membership(&mut self, org_id: &str, user_id: &str) -> StoreResult<Option<OrgRole>>;
+    async fn membership(
+        &mut self,
+        org_id: &OrgId,
+        user_id: &UserId,
+    ) -> StoreResult<Option<OrgRole>>;
     /// Every org the user belongs to, ordered by org name.
-    async fn user_memberships(&mut self, user_id: &str) -> StoreResult<Vec<(Org, OrgRole)>>;
+    async fn user_memberships(&mut self, user_id: &UserId) -> StoreResult<Vec<(Org, OrgRole)>>;
     /// Members ordered by login, starting strictly after `after_login`.
     async fn list_members(
         &mut self,
-        org_id: &str,
+        org_id: &OrgId,
         after_login: Option<&str>,
         limit: u32,
     ) -> StoreResult<Vec<Member>>;
     async fn insert_membership(
         &mut self,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
         role: OrgRole,
         created: i64,
     ) -> StoreResult<()>;
     async fn set_member_role(
         &mut self,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
         role: OrgRole,
     ) -> StoreResult<()>;
     /// Removes the membership and the user's membership of every team of the org.
-    async fn delete_membership(&mut self, org_id: &str, user_id: &str) -> StoreResult<()>;
-    async fn count_admins(&mut self, org_id: &str) -> StoreResult<u64>;
+    async fn delete_membership(&mut self, org_id: &OrgId, user_id: &UserId) -> StoreResult<()>;
+    async fn count_admins(&mut self, org_id: &OrgId) -> StoreResult<u64>;
 }
 
 /// Teams, their members and their stack grants. Each backend implements it in its `teams.rs`.
 #[async_trait]
 pub trait TeamStore: Send {
-    async fn team_by_name(&mut self, org_id: &str, name: &str) -> StoreResult<Option<Team>>;
-    async fn team_by_id(&mut self, team_id: &str) -> StoreResult<Option<Team>>;
-    async fn list_teams(&mut self, org_id: &str) -> StoreResult<Vec<Team>>;
+    async fn team_by_name(&mut self, org_id: &OrgId, name: &str) -> StoreResult<Option<Team>>;
+    async fn team_by_id(&mut self, team_id: &TeamId) -> StoreResult<Option<Team>>;
+    async fn list_teams(&mut self, org_id: &OrgId) -> StoreResult<Vec<Team>>;
     async fn insert_team(&mut self, team: &Team) -> StoreResult<()>;
     async fn update_team(&mut self, team: &Team) -> StoreResult<()>;
     /// Deletes the team, its memberships and grants, and marks its tokens deleted at `now`.
-    async fn delete_team(&mut self, team_id: &str, now: i64) -> StoreResult<()>;
-    async fn team_members(&mut self, team_id: &str) -> StoreResult<Vec<(User, TeamRole)>>;
-    async fn team_role(&mut self, team_id: &str, user_id: &str) -> StoreResult<Option<TeamRole>>;
+    async fn delete_team(&mut self, team_id: &TeamId, now: i64) -> StoreResult<()>;
+    async fn team_members(&mut self, team_id: &TeamId) -> StoreResult<Vec<(User, TeamRole)>>;
+    async fn team_role(
+        &mut self,
+        team_id: &TeamId,
+        user_id: &UserId,
+    ) -> StoreResult<Option<TeamRole>>;
     async fn upsert_team_member(
         &mut self,
-        team_id: &str,
-        user_id: &str,
+        team_id: &TeamId,
+        user_id: &UserId,
         role: TeamRole,
     ) -> StoreResult<()>;
-    async fn delete_team_member(&mut self, team_id: &str, user_id: &str) -> StoreResult<()>;
+    async fn delete_team_member(&mut self, team_id: &TeamId, user_id: &UserId) -> StoreResult<()>;
     /// Teams of one org the user belongs to, with the user's team role.
     async fn user_teams(
         &mut self,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
     ) -> StoreResult<Vec<(Team, TeamRole)>>;
-    async fn team_stacks(&mut self, team_id: &str) -> StoreResult<Vec<(Stack, StackPermission)>>;
-    async fn stack_teams(&mut self, stack_id: &str) -> StoreResult<Vec<(Team, StackPermission)>>;
+    async fn team_stacks(&mut self, team_id: &TeamId)
+        -> StoreResult<Vec<(Stack, StackPermission)>>;
+    async fn stack_teams(
+        &mut self,
+        stack_id: &StackId,
+    ) -> StoreResult<Vec<(Team, StackPermission)>>;
     async fn set_team_stack(
         &mut self,
-        team_id: &str,
-        stack_id: &str,
+        team_id: &TeamId,
+        stack_id: &StackId,
         perm: StackPermission,
     ) -> StoreResult<()>;
-    async fn delete_team_stack(&mut self, team_id: &str, stack_id: &str) -> StoreResult<()>;
+    async fn delete_team_stack(&mut self, team_id: &TeamId, stack_id: &StackId) -> StoreResult<()>;
 }
 
 /// Stacks and their tags. Each backend implements it in its `stacks.rs`.
@@ -207,20 +221,20 @@ pub trait TeamStore: Send {
 pub trait StackStore: Send {
     async fn stack(
         &mut self,
-        org_id: &str,
+        org_id: &OrgId,
         project: &str,
         name: &str,
     ) -> StoreResult<Option<Stack>>;
-    async fn project_exists(&mut self, org_id: &str, project: &str) -> StoreResult<bool>;
+    async fn project_exists(&mut self, org_id: &OrgId, project: &str) -> StoreResult<bool>;
     async fn insert_stack(&mut self, stack: &Stack) -> StoreResult<()>;
-    async fn delete_stack(&mut self, stack_id: &str) -> StoreResult<()>;
-    async fn set_stack_tags(&mut self, stack_id: &str, tags: &Tags) -> StoreResult<()>;
+    async fn delete_stack(&mut self, stack_id: &StackId) -> StoreResult<()>;
+    async fn set_stack_tags(&mut self, stack_id: &StackId, tags: &Tags) -> StoreResult<()>;
     /// Moves a stack to another org and drops every team grant on it.
-    async fn move_stack(&mut self, stack_id: &str, to_org_id: &str) -> StoreResult<()>;
+    async fn move_stack(&mut self, stack_id: &StackId, to_org_id: &OrgId) -> StoreResult<()>;
     /// Stacks of the given orgs matching the filter, ordered by (org, project, stack),
     /// strictly after `filter.after`.
     async fn list_stacks(&mut self, filter: &StackFilter) -> StoreResult<Vec<Stack>>;
-    async fn org_stacks(&mut self, org_id: &str) -> StoreResult<Vec<Stack>>;
+    async fn org_stacks(&mut self, org_id: &OrgId) -> StoreResult<Vec<Stack>>;
 }
 
 /// Access tokens (stored by hash only). Each backend implements it in its `tokens.rs`.
@@ -228,11 +242,11 @@ pub trait StackStore: Send {
 pub trait TokenStore: Send {
     async fn insert_token(&mut self, token: &Token) -> StoreResult<()>;
     async fn token_by_hash(&mut self, hash: &str) -> StoreResult<Option<Token>>;
-    async fn token_by_id(&mut self, id: &str) -> StoreResult<Option<Token>>;
+    async fn token_by_id(&mut self, id: &TokenId) -> StoreResult<Option<Token>>;
     /// Live (not deleted) tokens of one owner, newest first.
     async fn list_tokens(&mut self, owner: &TokenOwner) -> StoreResult<Vec<Token>>;
-    async fn mark_token_deleted(&mut self, token_id: &str, now: i64) -> StoreResult<()>;
-    async fn touch_token(&mut self, token_id: &str, last_used: i64) -> StoreResult<()>;
+    async fn mark_token_deleted(&mut self, token_id: &TokenId, now: i64) -> StoreResult<()>;
+    async fn touch_token(&mut self, token_id: &TokenId, last_used: i64) -> StoreResult<()>;
     /// Every token, deleted ones included, oldest first (for copying an installation).
     async fn all_tokens(&mut self) -> StoreResult<Vec<Token>>;
 }
@@ -242,7 +256,7 @@ pub trait TokenStore: Send {
 pub trait AuditStore: Send {
     /// The org's chain head. Backends with concurrent writers lock it for the rest of the
     /// transaction, so that two events can never take the same place in the chain.
-    async fn audit_head(&mut self, org_id: &str) -> StoreResult<AuditHead>;
+    async fn audit_head(&mut self, org_id: &OrgId) -> StoreResult<AuditHead>;
     /// Appends an event at `link` and advances the org's head to it.
     async fn insert_audit(&mut self, event: &NewAuditEvent, link: &ChainLink) -> StoreResult<()>;
     /// Events of one org, newest first (by `seq`), below `query.before_seq`, filtered.
@@ -250,7 +264,7 @@ pub trait AuditStore: Send {
     /// Events of one org in chain order with `seq > after_seq`, at most `limit`.
     async fn audit_chain(
         &mut self,
-        org_id: &str,
+        org_id: &OrgId,
         after_seq: i64,
         limit: u32,
     ) -> StoreResult<Vec<AuditEvent>>;
@@ -258,16 +272,16 @@ pub trait AuditStore: Send {
     /// (`through_seq`, `through_hash`) in the head. Returns how many were deleted.
     async fn prune_audit(
         &mut self,
-        org_id: &str,
+        org_id: &OrgId,
         through_seq: i64,
         through_hash: &str,
     ) -> StoreResult<u64>;
     /// The highest `seq` of the org's events older than `before` (for retention).
     async fn last_audit_seq_before(
         &mut self,
-        org_id: &str,
+        org_id: &OrgId,
         before: Timestamp,
     ) -> StoreResult<Option<(i64, String)>>;
     /// Overwrites an org's chain head (for copying an installation with its pruned state).
-    async fn set_audit_head(&mut self, org_id: &str, head: &AuditHead) -> StoreResult<()>;
+    async fn set_audit_head(&mut self, org_id: &OrgId, head: &AuditHead) -> StoreResult<()>;
 }

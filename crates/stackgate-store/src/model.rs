@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::ids::{OrgId, StackId, TeamId, TokenId, UserId};
+
 /// Unix seconds.
 pub type Timestamp = i64;
 
@@ -15,7 +17,7 @@ pub type Tags = BTreeMap<String, String>;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct User {
-    pub id: String,
+    pub id: UserId,
     pub login: String,
     pub name: String,
     pub email: String,
@@ -179,7 +181,7 @@ impl Default for OrgSettings {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Org {
-    pub id: String,
+    pub id: OrgId,
     pub name: String,
     pub created: Timestamp,
     pub settings: OrgSettings,
@@ -200,8 +202,8 @@ pub struct Member {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Team {
-    pub id: String,
-    pub org_id: String,
+    pub id: TeamId,
+    pub org_id: OrgId,
     pub name: String,
     pub display_name: String,
     pub description: String,
@@ -210,23 +212,23 @@ pub struct Team {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Stack {
-    pub id: String,
-    pub org_id: String,
+    pub id: StackId,
+    pub org_id: OrgId,
     /// Filled in by reads (joined from the org); ignored on insert.
     pub org_name: String,
     pub project: String,
     pub name: String,
     pub tags: Tags,
     /// Whoever created the stack holds the creator grant: a user or a token.
-    pub creator_user_id: Option<String>,
-    pub creator_token_id: Option<String>,
+    pub creator_user_id: Option<UserId>,
+    pub creator_token_id: Option<TokenId>,
     pub created: Timestamp,
     pub version: i64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StackFilter {
-    pub org_ids: Vec<String>,
+    pub org_ids: Vec<OrgId>,
     pub project: Option<String>,
     pub tag_name: Option<String>,
     pub tag_value: Option<String>,
@@ -264,18 +266,18 @@ impl TokenKind {
 /// An access token row. The value itself is never stored: only its SHA-256 hex.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Token {
-    pub id: String,
+    pub id: TokenId,
     pub kind: TokenKind,
     pub hash: String,
     /// Empty for personal tokens.
     pub name: String,
     pub description: String,
     /// Owner of a personal token.
-    pub user_id: Option<String>,
+    pub user_id: Option<UserId>,
     /// Org of an org or team token.
-    pub org_id: Option<String>,
+    pub org_id: Option<OrgId>,
     /// Team of a team token.
-    pub team_id: Option<String>,
+    pub team_id: Option<TeamId>,
     pub admin: bool,
     /// Login of whoever created it (or the org name for a token created by a token).
     pub created_by: String,
@@ -289,9 +291,9 @@ pub struct Token {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TokenOwner {
-    User(String),
-    Org(String),
-    Team(String),
+    User(UserId),
+    Org(OrgId),
+    Team(TeamId),
 }
 
 /// The acting identity recorded with an audit event.
@@ -307,7 +309,7 @@ pub struct AuditActor {
 /// An audit event about to be written.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewAuditEvent {
-    pub org_id: String,
+    pub org_id: OrgId,
     pub timestamp: Timestamp,
     pub event: String,
     pub description: String,
@@ -350,7 +352,7 @@ pub struct AuditEvent {
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AuditQuery {
-    pub org_id: String,
+    pub org_id: OrgId,
     /// Keyset cursor: only events with a smaller chain sequence number.
     pub before_seq: Option<i64>,
     /// Inclusive bounds on the timestamp.
@@ -367,7 +369,7 @@ pub struct AuditQuery {
 pub struct Session {
     /// SHA-256 hex of the session id held in the browser's cookie.
     pub hash: String,
-    pub user_id: String,
+    pub user_id: UserId,
     /// The synchronizer token every form of this session must carry.
     pub csrf_token: String,
     pub created: Timestamp,

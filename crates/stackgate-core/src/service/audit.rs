@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use stackgate_store::{AuditEvent, AuditQuery, Org, Store};
+use stackgate_store::{AuditEvent, AuditQuery, Org, OrgId, Store};
 
 use super::{Cache, Op, Service};
 use crate::authz::Action;
@@ -211,7 +211,7 @@ impl Op<'_> {
     /// The filters of a listing or export: every `eventFilter` entry must be a known event
     /// type (400), and `userFilter` must name a known user, or the org's or one of its
     /// teams' token identity (404).
-    async fn check_query(&mut self, org_id: &str, query: &AuditQuery) -> CoreResult<()> {
+    async fn check_query(&mut self, org_id: &OrgId, query: &AuditQuery) -> CoreResult<()> {
         if let Some(unknown) = query
             .events
             .iter()

@@ -19,7 +19,7 @@ mod users;
 use std::sync::Arc;
 
 use dashmap::DashMap;
-use stackgate_store::{NewAuditEvent, Store, Timestamp, Tx};
+use stackgate_store::{NewAuditEvent, OrgId, Store, Timestamp, TokenId, Tx};
 
 pub use audit::{AuditExport, AuditPage, Verification, EXPORT_BATCH};
 pub use members::MemberPage;
@@ -47,7 +47,7 @@ pub struct Service {
     store: Arc<dyn Store>,
     cache: Arc<AuthCache>,
     /// When a failed use of each known token was last recorded.
-    failed_auth_recorded: Arc<DashMap<String, i64>>,
+    failed_auth_recorded: Arc<DashMap<TokenId, i64>>,
     clock: Arc<dyn Clock>,
 }
 
@@ -130,16 +130,16 @@ impl Service {
                 (Identity::User(user), orgs)
             }
             Some((identity @ (Identity::OrgToken { .. } | Identity::TeamToken { .. }), _)) => {
-                let org_id = identity.machine_org_id().unwrap_or_default().to_string();
+                let org_id = identity.machine_org_id().cloned().unwrap_or_default();
                 (identity, vec![org_id])
             }
             // The owner is gone (a deleted team's token): the attempt is still the org's
             // business, recorded under the org's identity; without an org, only logged.
             None => {
-                let Some(org) = tx
-                    .org_by_id(token.org_id.as_deref().unwrap_or_default())
-                    .await?
-                else {
+                let Some(org_id) = &token.org_id else {
+                    return Ok(());
+                };
+                let Some(org) = tx.org_by_id(org_id).await? else {
                     return Ok(());
                 };
                 let identity = Identity::OrgToken {
@@ -161,7 +161,7 @@ impl Service {
             }),
             source_ip,
         );
-        let ids: Vec<&str> = org_ids.iter().map(String::as_str).collect();
+        let ids: Vec<&OrgId> = org_ids.iter().collect();
         lock_chains(&mut *tx, &ids).await?;
         for org_id in org_ids {
             let desc = format!(
@@ -181,7 +181,7 @@ impl Service {
         &self,
         tx: &mut dyn Tx,
         ctx: &Ctx,
-        org_id: &str,
+        org_id: &OrgId,
         event: EventType,
         description: String,
     ) -> CoreResult<()> {
@@ -194,13 +194,13 @@ impl Service {
 fn audit_event(
     ctx: &Ctx,
     now: Timestamp,
-    org_id: &str,
+    org_id: &OrgId,
     event: EventType,
     description: String,
 ) -> NewAuditEvent {
     let info = event.info();
     NewAuditEvent {
-        org_id: org_id.to_string(),
+        org_id: org_id.clone(),
         timestamp: now,
         event: info.id.to_string(),
         description,
@@ -212,10 +212,15 @@ fn audit_event(
     }
 }
 
+/// A fresh random id (UUID v4) of any id type.
+fn new_id<T: From<String>>() -> T {
+    uuid::Uuid::new_v4().to_string().into()
+}
+
 /// Locks the audit chains of several orgs up front, always in org-id order, so that two
 /// transactions that write to the same orgs (a transfer each way, a personal token of a
 /// user in both) queue instead of deadlocking.
-async fn lock_chains(tx: &mut dyn Tx, org_ids: &[&str]) -> CoreResult<()> {
+async fn lock_chains(tx: &mut dyn Tx, org_ids: &[&OrgId]) -> CoreResult<()> {
     let mut ids = org_ids.to_vec();
     ids.sort_unstable();
     ids.dedup();

@@ -21,7 +21,7 @@
 
 use std::ops::{Deref, DerefMut};
 
-use stackgate_store::{Org, TeamRole, Timestamp, Tx};
+use stackgate_store::{Org, OrgId, TeamId, TeamRole, Timestamp, Tx};
 
 use super::{lock_chains, Service};
 use crate::authz::{self, Action, Actor, Denied, Facts, Failure, OrgPolicy};
@@ -127,7 +127,7 @@ impl<'s> Op<'s> {
     /// Appends an audit event for the request's principal inside the operation.
     pub(crate) async fn record(
         &mut self,
-        org_id: &str,
+        org_id: &OrgId,
         event: EventType,
         description: String,
     ) -> CoreResult<()> {
@@ -140,7 +140,7 @@ impl<'s> Op<'s> {
     pub(crate) async fn record_as(
         &mut self,
         ctx: &Ctx,
-        org_id: &str,
+        org_id: &OrgId,
         event: EventType,
         description: String,
     ) -> CoreResult<()> {
@@ -151,7 +151,7 @@ impl<'s> Op<'s> {
     }
 
     /// Locks the audit chains of several orgs up front (see [`lock_chains`]).
-    pub(crate) async fn lock_chains(&mut self, org_ids: &[&str]) -> CoreResult<()> {
+    pub(crate) async fn lock_chains(&mut self, org_ids: &[&OrgId]) -> CoreResult<()> {
         lock_chains(self.tx(), org_ids).await
     }
 
@@ -225,7 +225,7 @@ impl<'s> Op<'s> {
     }
 
     /// The principal's role in a team (users only).
-    pub(crate) async fn my_team_role(&mut self, team_id: &str) -> CoreResult<Option<TeamRole>> {
+    pub(crate) async fn my_team_role(&mut self, team_id: &TeamId) -> CoreResult<Option<TeamRole>> {
         match self.ctx.principal.user() {
             Some(user) => Ok(self.team_role(team_id, &user.id).await?),
             None => Ok(None),
@@ -292,7 +292,7 @@ impl<'s> Op<'s> {
         &mut self,
         org: &Org,
         facts: &Facts,
-        team_id: &str,
+        team_id: &TeamId,
         team_name: &str,
     ) -> CoreResult<()> {
         if self.my_team_role(team_id).await?.is_some() {

@@ -13,7 +13,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use stackgate_store::{Org, OrgRole, Session, User};
+use stackgate_store::{Org, OrgId, OrgRole, Session, User};
 
 use super::users::user_orgs_locked;
 use super::{Cache, Service};
@@ -210,7 +210,7 @@ impl Service {
             source_ip,
         );
         let mut op = self.write(&ctx, Cache::Keep).await?;
-        let org_ids: Vec<String> = user_orgs_locked(op.tx(), &user.id)
+        let org_ids: Vec<OrgId> = user_orgs_locked(op.tx(), &user.id)
             .await?
             .into_iter()
             .map(|o| o.id)

@@ -2,9 +2,11 @@
 
 use std::collections::HashMap;
 
-use stackgate_store::{Org, OrgRole, Stack, StackFilter, StackPermission, Tags, Team, Tx, User};
+use stackgate_store::{
+    Org, OrgRole, Stack, StackFilter, StackId, StackPermission, Tags, Team, TeamId, Tx, User,
+};
 
-use super::{Cache, Op, Service};
+use super::{new_id, Cache, Op, Service};
 use crate::authz::{self, Action, Facts, StackFacts};
 use crate::catalog::EventType;
 use crate::error::{CoreError, CoreResult};
@@ -87,10 +89,10 @@ fn validate_tags(tags: &Tags) -> CoreResult<()> {
 /// The principal created the stack (a user by id, an org token by token id).
 fn is_creator(ctx: &Ctx, stack: &Stack) -> bool {
     match &ctx.principal.identity {
-        Identity::User(user) => stack.creator_user_id.as_deref() == Some(user.id.as_str()),
+        Identity::User(user) => stack.creator_user_id.as_ref() == Some(&user.id),
         Identity::OrgToken { .. } => {
-            let token_id = ctx.principal.token.as_ref().map(|t| t.id.as_str());
-            token_id.is_some() && stack.creator_token_id.as_deref() == token_id
+            let token_id = ctx.principal.token.as_ref().map(|t| &t.id);
+            token_id.is_some() && stack.creator_token_id.as_ref() == token_id
         }
         Identity::TeamToken { .. } => false,
     }
@@ -98,7 +100,7 @@ fn is_creator(ctx: &Ctx, stack: &Stack) -> bool {
 
 /// The teams of `org` whose stack grants the principal holds: a user's teams, a team
 /// token's own team, none for an org token.
-async fn my_team_ids(tx: &mut dyn Tx, ctx: &Ctx, org: &Org) -> CoreResult<Vec<String>> {
+async fn my_team_ids(tx: &mut dyn Tx, ctx: &Ctx, org: &Org) -> CoreResult<Vec<TeamId>> {
     Ok(match &ctx.principal.identity {
         Identity::User(user) => tx
             .user_teams(&org.id, &user.id)
@@ -138,10 +140,10 @@ impl Op<'_> {
     async fn grants_by_stack(
         &mut self,
         org: &Org,
-    ) -> CoreResult<HashMap<String, Vec<StackPermission>>> {
+    ) -> CoreResult<HashMap<StackId, Vec<StackPermission>>> {
         let ctx = self.ctx();
         let team_ids = my_team_ids(self.tx(), ctx, org).await?;
-        let mut grants: HashMap<String, Vec<StackPermission>> = HashMap::new();
+        let mut grants: HashMap<StackId, Vec<StackPermission>> = HashMap::new();
         for team_id in team_ids {
             for (stack, permission) in self.team_stacks(&team_id).await? {
                 grants.entry(stack.id).or_default().push(permission);
@@ -192,7 +194,7 @@ impl Service {
             _ => (None, ctx.principal.token.as_ref().map(|t| t.id.clone())),
         };
         let stack = Stack {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: new_id(),
             org_id: org.id.clone(),
             org_name: org.name.clone(),
             project: project.to_string(),
@@ -524,7 +526,7 @@ impl Service {
             .into_iter()
             .filter(|(t, _)| mine.iter().any(|(m, _)| m.id == t.id))
             .collect();
-        let explicit = if stack.creator_user_id.as_deref() == Some(user.id.as_str()) {
+        let explicit = if stack.creator_user_id.as_ref() == Some(&user.id) {
             StackPermission::Creator
         } else {
             StackPermission::None

@@ -2,7 +2,7 @@
 
 use stackgate_store::{Org, Stack, StackPermission, Team, TeamRole, Tx, User};
 
-use super::{Cache, Op, Service};
+use super::{new_id, Cache, Op, Service};
 use crate::authz::{Action, Facts};
 use crate::catalog::EventType;
 use crate::error::{CoreError, CoreResult};
@@ -149,7 +149,7 @@ impl Service {
         validate::text("displayName", display_name, 200)?;
         validate::text("description", description, 1000)?;
         let team = Team {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: new_id(),
             org_id: org.id.clone(),
             name: name.to_string(),
             display_name: if display_name.is_empty() {

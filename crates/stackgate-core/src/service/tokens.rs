@@ -1,6 +1,8 @@
 //! Org and team access tokens, and the one function that mints any token.
 
-use stackgate_store::{Org, Timestamp, Token, TokenKind, TokenOwner, Tx};
+use stackgate_store::{
+    Org, OrgId, TeamId, Timestamp, Token, TokenId, TokenKind, TokenOwner, Tx, UserId,
+};
 
 use super::users::describe_expiry;
 use super::{Cache, Op, Service};
@@ -25,9 +27,9 @@ pub(super) struct NewToken<'a> {
     /// Empty for personal tokens.
     pub name: &'a str,
     pub description: &'a str,
-    pub user_id: Option<&'a str>,
-    pub org_id: Option<&'a str>,
-    pub team_id: Option<&'a str>,
+    pub user_id: Option<&'a UserId>,
+    pub org_id: Option<&'a OrgId>,
+    pub team_id: Option<&'a TeamId>,
     /// Admin scope (org tokens only).
     pub admin: bool,
     /// Shown as `createdBy`.
@@ -44,14 +46,14 @@ pub(super) async fn mint(
 ) -> CoreResult<CreatedToken> {
     let value = TokenValue::generate();
     let token = Token {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: TokenId::new(uuid::Uuid::new_v4().to_string()),
         kind: new.kind,
         hash: value.hash().0,
         name: new.name.to_string(),
         description: new.description.to_string(),
-        user_id: new.user_id.map(str::to_string),
-        org_id: new.org_id.map(str::to_string),
-        team_id: new.team_id.map(str::to_string),
+        user_id: new.user_id.cloned(),
+        org_id: new.org_id.cloned(),
+        team_id: new.team_id.cloned(),
         admin: new.admin,
         created_by: new.created_by.to_string(),
         created: now,
@@ -103,7 +105,7 @@ impl Op<'_> {
         owned: impl Fn(&Token) -> bool,
     ) -> CoreResult<Token> {
         let token = self
-            .token_by_id(token_id)
+            .token_by_id(&TokenId::from(token_id))
             .await?
             .filter(|t| t.kind == kind && owned(t) && t.deleted_at.is_none())
             .ok_or_else(|| CoreError::not_found(format!("token '{token_id}' not found")))?;
@@ -167,7 +169,7 @@ impl Service {
         let (org, _) = op.guard(org_name, Action::ManageOrgTokens).await?;
         let token = op
             .revoke(token_id, TokenKind::Organization, |t| {
-                t.org_id.as_deref() == Some(org.id.as_str())
+                t.org_id.as_ref() == Some(&org.id)
             })
             .await?;
         let desc = format!("organization token '{}' ({}) deleted", token.name, token.id);
@@ -240,7 +242,7 @@ impl Service {
             .await?;
         let token = op
             .revoke(token_id, TokenKind::Team, |t| {
-                t.team_id.as_deref() == Some(team.id.as_str())
+                t.team_id.as_ref() == Some(&team.id)
             })
             .await?;
         let desc = format!(

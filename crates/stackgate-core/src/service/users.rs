@@ -2,10 +2,12 @@
 
 use std::sync::Arc;
 
-use stackgate_store::{Org, OrgRole, OrgSettings, Token, TokenKind, TokenOwner, Tx, User};
+use stackgate_store::{
+    Org, OrgId, OrgRole, OrgSettings, Token, TokenKind, TokenOwner, Tx, User, UserId,
+};
 
 use super::tokens::{mint, CreatedToken, NewToken};
-use super::{lock_chains, Cache, Op, Service};
+use super::{lock_chains, new_id, Cache, Op, Service};
 use crate::authz::{self, Action, Actor, Facts, OrgPolicy};
 use crate::catalog::EventType;
 use crate::error::{CoreError, CoreResult};
@@ -69,7 +71,7 @@ impl Service {
         let mut op = self.write(ctx, Cache::Invalidate).await?;
         let token = op
             .revoke(token_id, TokenKind::Personal, |t| {
-                t.user_id.as_deref() == Some(user.id.as_str())
+                t.user_id.as_ref() == Some(&user.id)
             })
             .await?;
         let desc = format!("personal token {} of {} deleted", token.id, user.login);
@@ -92,7 +94,7 @@ impl Service {
         validate::text("name", name, 200)?;
         validate::text("email", email, 320)?;
         let user = User {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: new_id(),
             login: login.to_string(),
             name: if name.is_empty() {
                 login.to_string()
@@ -136,7 +138,7 @@ impl Service {
             }
             None => {
                 let user = User {
-                    id: uuid::Uuid::new_v4().to_string(),
+                    id: new_id(),
                     login: admin_login.to_string(),
                     name: admin_login.to_string(),
                     email: email.to_string(),
@@ -151,7 +153,7 @@ impl Service {
             Some(org) => org,
             None => {
                 let org = Org {
-                    id: uuid::Uuid::new_v4().to_string(),
+                    id: new_id(),
                     name: org_name.to_string(),
                     created: now,
                     settings: OrgSettings::default(),
@@ -242,14 +244,14 @@ impl Op<'_> {
 }
 
 /// The user's orgs with their audit chains locked (in the global order).
-pub(super) async fn user_orgs_locked(tx: &mut dyn Tx, user_id: &str) -> CoreResult<Vec<Org>> {
+pub(super) async fn user_orgs_locked(tx: &mut dyn Tx, user_id: &UserId) -> CoreResult<Vec<Org>> {
     let orgs: Vec<Org> = tx
         .user_memberships(user_id)
         .await?
         .into_iter()
         .map(|(o, _)| o)
         .collect();
-    let ids: Vec<&str> = orgs.iter().map(|o| o.id.as_str()).collect();
+    let ids: Vec<&OrgId> = orgs.iter().map(|o| &o.id).collect();
     lock_chains(tx, &ids).await?;
     Ok(orgs)
 }

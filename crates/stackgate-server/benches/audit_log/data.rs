@@ -14,7 +14,7 @@ pub(crate) fn token_id(kind: u64, n: u64) -> String {
 }
 
 /// The event at `seq` of `org`: deterministic, so a resumed fill writes the same log.
-pub(crate) fn synthetic(org_id: &str, org: &str, seq: i64) -> NewAuditEvent {
+pub(crate) fn synthetic(org_id: &stackgate_store::OrgId, org: &str, seq: i64) -> NewAuditEvent {
     let r = splitmix(seq.unsigned_abs() ^ 0xA0D1_7000);
     let pick = r % 10_000;
     let mut acc = 0;
@@ -68,7 +68,7 @@ pub(crate) fn synthetic(org_id: &str, org: &str, seq: i64) -> NewAuditEvent {
         actor.login
     );
     NewAuditEvent {
-        org_id: org_id.to_string(),
+        org_id: org_id.clone(),
         timestamp: BASE_TS + 30 * seq,
         event: id.to_string(),
         description,

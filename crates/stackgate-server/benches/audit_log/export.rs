@@ -128,9 +128,12 @@ pub(crate) fn export_child(org: &str) {
     });
 }
 
-pub(crate) fn all_events(org_id: &str, before_seq: Option<i64>) -> stackgate_store::AuditQuery {
+pub(crate) fn all_events(
+    org_id: &stackgate_store::OrgId,
+    before_seq: Option<i64>,
+) -> stackgate_store::AuditQuery {
     stackgate_store::AuditQuery {
-        org_id: org_id.to_string(),
+        org_id: org_id.clone(),
         before_seq,
         start_time: None,
         end_time: None,
@@ -244,7 +247,11 @@ pub(crate) struct JsonRow(
 /// Prototype of a cheaper bulk read: SQLite aggregates each page of 2,000 events into one
 /// JSON text (`json_group_array`), so the driver hands over one value per page instead of
 /// 2,000 rows of 16 values; the page is parsed with serde and encoded as CSV as today.
-pub(crate) async fn json_pages(db: PathBuf, org_id: &str, head_seq: i64) -> (usize, usize) {
+pub(crate) async fn json_pages(
+    db: PathBuf,
+    org_id: &stackgate_store::OrgId,
+    head_seq: i64,
+) -> (usize, usize) {
     use sqlx::Connection;
     let url = format!("sqlite://{}?mode=ro", db.display());
     let mut conn = sqlx::SqliteConnection::connect(&url)
@@ -270,7 +277,7 @@ pub(crate) async fn json_pages(db: PathBuf, org_id: &str, head_seq: i64) -> (usi
             .map(|r| stackgate_store::AuditEvent {
                 id: r.0,
                 event: NewAuditEvent {
-                    org_id: org_id.to_string(),
+                    org_id: org_id.clone(),
                     timestamp: r.2,
                     event: r.3,
                     description: r.4,

@@ -74,7 +74,7 @@ fn audit_query(
         .unwrap_or_default();
     // Unknown event types are refused by the service (400), for the console too.
     let query = AuditQuery {
-        org_id: String::new(),
+        org_id: Default::default(),
         before_seq: None,
         start_time: start,
         end_time: end,

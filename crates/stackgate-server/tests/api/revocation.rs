@@ -101,7 +101,7 @@ async fn deleting_a_team_revokes_its_tokens() {
     let mut tx = app.service.store().read().await.expect("read snapshot");
     for id in [&app.actors().team_token.id, &second.id] {
         let token = tx
-            .token_by_id(id)
+            .token_by_id(&id.as_str().into())
             .await
             .expect("token_by_id")
             .expect("the token row is kept");

@@ -46,7 +46,7 @@ fn rehash(row: &BTreeMap<&str, String>) -> String {
     };
     let e = NewAuditEvent {
         // Not hashed: the org is implied by the chain the file belongs to.
-        org_id: String::new(),
+        org_id: Default::default(),
         timestamp: ts,
         event: row["Event"].clone(),
         description: row["Description"].clone(),

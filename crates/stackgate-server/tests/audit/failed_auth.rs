@@ -31,7 +31,7 @@ async fn expired_org_token(app: &TestApp, org: &str) -> (String, String) {
     let id = "00000000-0000-4000-8000-0000000e0001".to_string();
     let t = now();
     tx.insert_token(&Token {
-        id: id.clone(),
+        id: id.clone().into(),
         kind: TokenKind::Organization,
         hash: value.hash().0,
         name: "expired-ci".into(),

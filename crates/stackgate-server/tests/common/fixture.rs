@@ -45,7 +45,7 @@ impl Builder {
         let user_actor = |login: &str, c: &stackgate_core::service::CreatedToken| UserActor {
             login: login.to_string(),
             token: c.value.expose().to_string(),
-            token_id: c.token.id.clone(),
+            token_id: c.token.id.to_string(),
         };
         let admin = user_actor("alice", &admin);
         let other_admin = user_actor("gina", &other);
@@ -157,7 +157,7 @@ impl TestApp {
         UserActor {
             login: login.to_string(),
             token: created.value.expose().to_string(),
-            token_id: created.token.id.clone(),
+            token_id: created.token.id.to_string(),
         }
     }
 

@@ -33,7 +33,7 @@ async fn reconnect_keeps_data() {
         .read()
         .await
         .expect("read")
-        .user_by_id("u-1")
+        .user_by_id(&"u-1".into())
         .await
         .expect("read");
     assert!(found.is_some(), "the same schema, the same data");
@@ -136,19 +136,27 @@ async fn read_snapshots_are_stable() {
     tx.insert_user(&user("u-1", "one")).await.expect("insert");
     tx.commit().await.expect("commit");
     assert!(
-        snapshot.user_by_id("u-1").await.expect("read").is_none(),
+        snapshot
+            .user_by_id(&"u-1".into())
+            .await
+            .expect("read")
+            .is_none(),
         "the snapshot predates the commit"
     );
     drop(snapshot);
     let mut fresh = store.read().await.expect("read");
-    assert!(fresh.user_by_id("u-1").await.expect("read").is_some());
+    assert!(fresh
+        .user_by_id(&"u-1".into())
+        .await
+        .expect("read")
+        .is_some());
     drop(fresh);
     store.close().await;
 }
 
 fn org(id: &str, name: &str) -> Org {
     Org {
-        id: id.to_owned(),
+        id: id.into(),
         name: name.to_owned(),
         created: 1,
         settings: OrgSettings::default(),
@@ -157,13 +165,13 @@ fn org(id: &str, name: &str) -> Org {
 
 fn org_token(id: &str, name: &str) -> Token {
     Token {
-        id: id.to_owned(),
+        id: id.into(),
         kind: TokenKind::Organization,
         hash: format!("hash-{id}"),
         name: name.to_owned(),
         description: String::new(),
         user_id: None,
-        org_id: Some("o-1".to_owned()),
+        org_id: Some("o-1".into()),
         team_id: None,
         admin: false,
         created_by: "one".to_owned(),
@@ -189,8 +197,8 @@ async fn conflicts_name_the_constraint() {
         .await
         .expect("token");
     tx.insert_team(&Team {
-        id: "t-1".to_owned(),
-        org_id: "o-1".to_owned(),
+        id: "t-1".into(),
+        org_id: "o-1".into(),
         name: "ops".to_owned(),
         display_name: "Ops".to_owned(),
         description: String::new(),
@@ -206,7 +214,7 @@ async fn conflicts_name_the_constraint() {
     };
     let mut tx = store.begin().await.expect("begin");
     expect_conflict(tx.insert_user(&user("u-2", "one")).await, "users_login_key");
-    let after = tx.user_by_id("u-1").await;
+    let after = tx.user_by_id(&"u-1".into()).await;
     assert!(
         matches!(after, Err(StoreError::Backend(_))),
         "an aborted transaction refuses further work, got {after:?}"
@@ -260,7 +268,10 @@ async fn undecodable_rows_are_backend_errors() {
     raw.close().await;
 
     let mut tx = store.read().await.expect("read");
-    let org = tx.org_by_id("o-1").await.expect("older settings document");
+    let org = tx
+        .org_by_id(&"o-1".into())
+        .await
+        .expect("older settings document");
     let expected = OrgSettings {
         members_can_create_teams: false,
         ..OrgSettings::default()
@@ -272,24 +283,30 @@ async fn undecodable_rows_are_backend_errors() {
             "{what}: got {r:?}"
         );
     };
-    backend(tx.org_by_id("o-2").await.map(drop), "unreadable settings");
     backend(
-        tx.membership("o-1", "u-1").await.map(drop),
+        tx.org_by_id(&"o-2".into()).await.map(drop),
+        "unreadable settings",
+    );
+    backend(
+        tx.membership(&"o-1".into(), &"u-1".into()).await.map(drop),
         "unknown org role",
     );
     backend(
-        tx.list_members("o-1", None, 10).await.map(drop),
+        tx.list_members(&"o-1".into(), None, 10).await.map(drop),
         "unknown org role in a list",
     );
     backend(
-        tx.team_role("t-1", "u-1").await.map(drop),
+        tx.team_role(&"t-1".into(), &"u-1".into()).await.map(drop),
         "unknown team role",
     );
     backend(
-        tx.team_stacks("t-1").await.map(drop),
+        tx.team_stacks(&"t-1".into()).await.map(drop),
         "unknown permission code",
     );
-    backend(tx.token_by_id("k-1").await.map(drop), "unknown token kind");
+    backend(
+        tx.token_by_id(&"k-1".into()).await.map(drop),
+        "unknown token kind",
+    );
     drop(tx);
     store.close().await;
 }

@@ -20,7 +20,7 @@ const ORG: &str = "o-race";
 
 fn event(task: usize, i: usize) -> NewAuditEvent {
     NewAuditEvent {
-        org_id: ORG.to_owned(),
+        org_id: ORG.into(),
         timestamp: 1_000 + i64::try_from(i).expect("small"),
         event: "stack.create".to_owned(),
         description: format!("task {task} append {i}"),
@@ -68,7 +68,7 @@ async fn concurrent_appends_make_one_unbroken_chain() {
     let total = i64::try_from(TASKS * APPENDS).expect("small");
     let mut tx = replicas[1].read().await.expect("read");
     let chain = tx
-        .audit_chain(ORG, 0, u32::try_from(total + 10).expect("small"))
+        .audit_chain(&ORG.into(), 0, u32::try_from(total + 10).expect("small"))
         .await
         .expect("chain");
     let seqs: Vec<i64> = chain.iter().map(|e| e.link.seq).collect();
@@ -83,7 +83,7 @@ async fn concurrent_appends_make_one_unbroken_chain() {
     }
     let written: BTreeSet<&str> = chain.iter().map(|e| e.event.description.as_str()).collect();
     assert_eq!(written.len(), TASKS * APPENDS, "every append landed once");
-    let head = tx.audit_head(ORG).await.expect("head");
+    let head = tx.audit_head(&ORG.into()).await.expect("head");
     let last = chain.last().expect("events");
     assert_eq!(
         (head.seq, &head.hash),

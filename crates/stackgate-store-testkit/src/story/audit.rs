@@ -1,20 +1,20 @@
 //! Story chapter: audit events, every filter of `list_audit`, and keyset paging.
 
 use stackgate_store::{
-    AuditActor, AuditEvent, AuditHead, AuditQuery, ChainLink, NewAuditEvent, Store,
+    AuditActor, AuditEvent, AuditHead, AuditQuery, ChainLink, NewAuditEvent, OrgId, Store,
 };
 
 use super::{begin, read, ACME, GLOBEX};
 
 fn event(
-    org_id: &str,
+    org_id: &OrgId,
     timestamp: i64,
     event: &str,
     login: &str,
     token: Option<&str>,
 ) -> NewAuditEvent {
     NewAuditEvent {
-        org_id: org_id.to_owned(),
+        org_id: org_id.clone(),
         timestamp,
         event: event.to_owned(),
         description: format!("{event} at {timestamp}"),
@@ -34,18 +34,18 @@ fn event(
 
 fn acme_events() -> Vec<NewAuditEvent> {
     vec![
-        event(ACME, 100, "org.create", "alice", None),
-        event(ACME, 101, "team.create", "alice", None),
-        event(ACME, 102, "stack.create", "bob", Some("tok-o1")),
-        event(ACME, 103, "auth.failure", "", None),
-        event(ACME, 104, "stack.create", "alice", None),
-        event(ACME, 105, "team.delete", "bob", None),
+        event(&ACME, 100, "org.create", "alice", None),
+        event(&ACME, 101, "team.create", "alice", None),
+        event(&ACME, 102, "stack.create", "bob", Some("tok-o1")),
+        event(&ACME, 103, "auth.failure", "", None),
+        event(&ACME, 104, "stack.create", "alice", None),
+        event(&ACME, 105, "team.delete", "bob", None),
     ]
 }
 
-fn query(org_id: &str) -> AuditQuery {
+fn query(org_id: &OrgId) -> AuditQuery {
     AuditQuery {
-        org_id: org_id.to_owned(),
+        org_id: org_id.clone(),
         limit: 100,
         ..AuditQuery::default()
     }
@@ -70,19 +70,19 @@ async fn stamps(store: &dyn Store, query: &AuditQuery) -> Vec<i64> {
 pub(crate) async fn audit(store: &dyn Store) {
     let mut tx = begin(store).await;
     assert_eq!(
-        tx.audit_head(ACME).await.expect("head"),
+        tx.audit_head(&ACME).await.expect("head"),
         AuditHead::default(),
         "an org without events has an empty head"
     );
     for (i, e) in acme_events().iter().enumerate() {
         append(&mut *tx, e).await;
         if i == 2 {
-            let other = event(GLOBEX, 102, "org.create", "alice", None);
+            let other = event(&GLOBEX, 102, "org.create", "alice", None);
             append(&mut *tx, &other).await;
         }
     }
     tx.commit().await.expect("commit audit");
-    let head = read(store).await.audit_head(ACME).await.expect("head");
+    let head = read(store).await.audit_head(&ACME).await.expect("head");
     assert_eq!(
         (head.seq, head.hash.as_str()),
         (6, "h6"),
@@ -91,7 +91,7 @@ pub(crate) async fn audit(store: &dyn Store) {
     assert_eq!(
         read(store)
             .await
-            .audit_head(GLOBEX)
+            .audit_head(&GLOBEX)
             .await
             .expect("head")
             .seq,
@@ -99,7 +99,7 @@ pub(crate) async fn audit(store: &dyn Store) {
         "chains are per org"
     );
 
-    let all = list(store, &query(ACME)).await;
+    let all = list(store, &query(&ACME)).await;
     let mut expected = acme_events();
     expected.reverse();
     let got: Vec<_> = all.iter().map(|e| e.event.clone()).collect();
@@ -114,7 +114,7 @@ pub(crate) async fn audit(store: &dyn Store) {
     let mut paged = Vec::new();
     let mut q = AuditQuery {
         limit: 2,
-        ..query(ACME)
+        ..query(&ACME)
     };
     loop {
         let page = list(store, &q).await;
@@ -128,7 +128,7 @@ pub(crate) async fn audit(store: &dyn Store) {
     let window = AuditQuery {
         start_time: Some(101),
         end_time: Some(103),
-        ..query(ACME)
+        ..query(&ACME)
     };
     assert_eq!(
         stamps(store, &window).await,
@@ -137,33 +137,33 @@ pub(crate) async fn audit(store: &dyn Store) {
     );
     let from = AuditQuery {
         start_time: Some(104),
-        ..query(ACME)
+        ..query(&ACME)
     };
     assert_eq!(stamps(store, &from).await, [105, 104]);
     let until = AuditQuery {
         end_time: Some(100),
-        ..query(ACME)
+        ..query(&ACME)
     };
     assert_eq!(stamps(store, &until).await, [100]);
     let events = AuditQuery {
         events: vec!["stack.create".to_owned(), "team.delete".to_owned()],
-        ..query(ACME)
+        ..query(&ACME)
     };
     assert_eq!(stamps(store, &events).await, [105, 104, 102]);
     let bob = AuditQuery {
         user_login: Some("bob".to_owned()),
-        ..query(ACME)
+        ..query(&ACME)
     };
     assert_eq!(stamps(store, &bob).await, [105, 102]);
     let by_token = AuditQuery {
         token_id: Some("tok-o1".to_owned()),
-        ..query(ACME)
+        ..query(&ACME)
     };
     assert_eq!(stamps(store, &by_token).await, [102]);
     let combined = AuditQuery {
         events: vec!["stack.create".to_owned()],
         user_login: Some("alice".to_owned()),
-        ..query(ACME)
+        ..query(&ACME)
     };
     assert_eq!(stamps(store, &combined).await, [104]);
     let below = AuditQuery {
@@ -177,19 +177,19 @@ pub(crate) async fn audit(store: &dyn Store) {
     );
     let first = AuditQuery {
         limit: 1,
-        ..query(ACME)
+        ..query(&ACME)
     };
     assert_eq!(stamps(store, &first).await, [105]);
 
-    let globex = list(store, &query(GLOBEX)).await;
+    let globex = list(store, &query(&GLOBEX)).await;
     assert_eq!(globex.len(), 1, "events are per org");
-    assert_eq!(globex[0].event.org_id, GLOBEX);
-    assert!(list(store, &query("o-nope")).await.is_empty());
+    assert_eq!(globex[0].event.org_id, *GLOBEX);
+    assert!(list(store, &query(&"o-nope".into())).await.is_empty());
 
     // Chain order, from a point.
     let chain = read(store)
         .await
-        .audit_chain(ACME, 2, 3)
+        .audit_chain(&ACME, 2, 3)
         .await
         .expect("chain");
     let seqs: Vec<i64> = chain.iter().map(|e| e.link.seq).collect();
@@ -198,7 +198,7 @@ pub(crate) async fn audit(store: &dyn Store) {
     // Retention: the last event older than a time, then pruning through it.
     let mut tx = begin(store).await;
     let cut = tx
-        .last_audit_seq_before(ACME, 103)
+        .last_audit_seq_before(&ACME, 103)
         .await
         .expect("last before");
     assert_eq!(
@@ -207,25 +207,25 @@ pub(crate) async fn audit(store: &dyn Store) {
         "timestamps 100..=102 are older than 103"
     );
     assert_eq!(
-        tx.last_audit_seq_before(ACME, 100).await.expect("none"),
+        tx.last_audit_seq_before(&ACME, 100).await.expect("none"),
         None
     );
-    assert_eq!(tx.prune_audit(ACME, 3, "h3").await.expect("prune"), 3);
+    assert_eq!(tx.prune_audit(&ACME, 3, "h3").await.expect("prune"), 3);
     tx.commit().await.expect("commit prune");
-    let head = read(store).await.audit_head(ACME).await.expect("head");
+    let head = read(store).await.audit_head(&ACME).await.expect("head");
     assert_eq!(
         (head.seq, head.pruned_seq, head.pruned_hash.as_str()),
         (6, 3, "h3")
     );
-    assert_eq!(stamps(store, &query(ACME)).await, [105, 104, 103]);
+    assert_eq!(stamps(store, &query(&ACME)).await, [105, 104, 103]);
     assert_eq!(
-        list(store, &query(GLOBEX)).await.len(),
+        list(store, &query(&GLOBEX)).await.len(),
         1,
         "other orgs untouched"
     );
 
     let orgs = read(store).await.list_orgs().await.expect("orgs");
-    assert!(orgs.iter().any(|o| o.id == ACME) && orgs.iter().any(|o| o.id == GLOBEX));
+    assert!(orgs.iter().any(|o| o.id == *ACME) && orgs.iter().any(|o| o.id == *GLOBEX));
 }
 
 /// A stand-in link: the store keeps links, it does not compute them.

@@ -1,7 +1,7 @@
 //! Story chapters: stacks with tags, filters and keyset paging; team grants; moving a
 //! stack between orgs (which drops its grants); deleting stacks.
 
-use stackgate_store::{OrgCounts, Stack, StackFilter, StackPermission, Store, Tags};
+use stackgate_store::{OrgCounts, OrgId, Stack, StackFilter, StackPermission, Store, Tags};
 
 use super::teams::devs;
 use super::{
@@ -23,19 +23,19 @@ fn tags(pairs: &[(&str, &str)]) -> Tags {
 
 /// A stack as a read returns it (`org_name` filled in).
 fn stack(id: &str, org: &str, project: &str, name: &str, tag_pairs: &[(&str, &str)]) -> Stack {
-    let (org_id, org_name) = if org == "acme" {
-        (ACME, "acme")
+    let (org_id, org_name): (&OrgId, &str) = if org == "acme" {
+        (&ACME, "acme")
     } else {
-        (GLOBEX, "globex")
+        (&GLOBEX, "globex")
     };
     Stack {
-        id: id.to_owned(),
-        org_id: org_id.to_owned(),
+        id: id.into(),
+        org_id: org_id.clone(),
         org_name: org_name.to_owned(),
         project: project.to_owned(),
         name: name.to_owned(),
         tags: tags(tag_pairs),
-        creator_user_id: Some(ALICE.to_owned()),
+        creator_user_id: Some(ALICE.clone()),
         creator_token_id: None,
         created: 4_000,
         version: 3,
@@ -55,7 +55,7 @@ fn all_stacks() -> Vec<Stack> {
         stack(API_PROD, "acme", "api", "prod", &[("env", "prod")]),
         Stack {
             creator_user_id: None,
-            creator_token_id: Some("tok-creator".to_owned()),
+            creator_token_id: Some("tok-creator".into()),
             version: 0,
             ..stack(API_STAGING, "acme", "api", "staging", &[])
         },
@@ -63,9 +63,9 @@ fn all_stacks() -> Vec<Stack> {
     ]
 }
 
-fn filter(org_ids: &[&str]) -> StackFilter {
+fn filter(org_ids: &[&OrgId]) -> StackFilter {
     StackFilter {
-        org_ids: org_ids.iter().map(|s| (*s).to_owned()).collect(),
+        org_ids: org_ids.iter().map(|id| (*id).clone()).collect(),
         limit: 100,
         ..StackFilter::default()
     }
@@ -77,7 +77,7 @@ async fn list_ids(store: &dyn Store, filter: &StackFilter) -> Vec<String> {
         .list_stacks(filter)
         .await
         .expect("list stacks");
-    stacks.into_iter().map(|s| s.id).collect()
+    stacks.into_iter().map(|s| s.id.into()).collect()
 }
 
 pub(crate) async fn stacks_and_filters(store: &dyn Store) {
@@ -104,20 +104,20 @@ pub(crate) async fn stacks_and_filters(store: &dyn Store) {
             "stack roundtrip with tags and org name"
         );
     }
-    assert_eq!(tx.stack(ACME, "web", "nope").await.expect("stack"), None);
-    assert_eq!(tx.stack(GLOBEX, "api", "prod").await.expect("stack"), None);
-    assert!(tx.project_exists(ACME, "web").await.expect("project"));
-    assert!(!tx.project_exists(ACME, "nope").await.expect("project"));
-    assert!(!tx.project_exists(GLOBEX, "api").await.expect("project"));
+    assert_eq!(tx.stack(&ACME, "web", "nope").await.expect("stack"), None);
+    assert_eq!(tx.stack(&GLOBEX, "api", "prod").await.expect("stack"), None);
+    assert!(tx.project_exists(&ACME, "web").await.expect("project"));
+    assert!(!tx.project_exists(&ACME, "nope").await.expect("project"));
+    assert!(!tx.project_exists(&GLOBEX, "api").await.expect("project"));
     let org_stacks: Vec<_> = tx
-        .org_stacks(ACME)
+        .org_stacks(&ACME)
         .await
         .expect("org stacks")
         .into_iter()
         .map(|s| s.id)
         .collect();
     assert_eq!(org_stacks, [API_PROD, API_STAGING, WEB_DEV, WEB_PROD]);
-    let counts = tx.org_counts(ACME).await.expect("counts");
+    let counts = tx.org_counts(&ACME).await.expect("counts");
     assert_eq!(
         counts,
         OrgCounts {
@@ -128,7 +128,7 @@ pub(crate) async fn stacks_and_filters(store: &dyn Store) {
     drop(tx);
 
     let dup = Stack {
-        id: "s-other".to_owned(),
+        id: "s-other".into(),
         ..stack(WEB_PROD, "acme", "web", "prod", &[])
     };
     assert_conflict(
@@ -142,14 +142,14 @@ pub(crate) async fn stacks_and_filters(store: &dyn Store) {
         "no orgs, no stacks"
     );
     let everything = [API_PROD, API_STAGING, WEB_DEV, WEB_PROD, GX_WEB_PROD];
-    assert_eq!(list_ids(store, &filter(&[ACME])).await, everything[..4]);
+    assert_eq!(list_ids(store, &filter(&[&ACME])).await, everything[..4]);
     assert_eq!(
-        list_ids(store, &filter(&[GLOBEX, ACME])).await,
+        list_ids(store, &filter(&[&GLOBEX, &ACME])).await,
         everything,
         "org name order"
     );
     let by = |f: fn(&mut StackFilter)| {
-        let mut all = filter(&[ACME, GLOBEX]);
+        let mut all = filter(&[&ACME, &GLOBEX]);
         f(&mut all);
         all
     };
@@ -182,7 +182,7 @@ pub(crate) async fn stacks_and_filters(store: &dyn Store) {
         f.tag_name = Some("env".to_owned());
     });
     assert_eq!(list_ids(store, &web_env).await, [WEB_DEV, WEB_PROD]);
-    let mut acme_region = filter(&[ACME]);
+    let mut acme_region = filter(&[&ACME]);
     acme_region.tag_name = Some("region".to_owned());
     assert!(
         list_ids(store, &acme_region).await.is_empty(),
@@ -191,7 +191,7 @@ pub(crate) async fn stacks_and_filters(store: &dyn Store) {
 
     // Keyset paging over everything, two at a time.
     let mut pages = Vec::new();
-    let mut page_filter = filter(&[ACME, GLOBEX]);
+    let mut page_filter = filter(&[&ACME, &GLOBEX]);
     page_filter.limit = 2;
     loop {
         let page = read(store)
@@ -228,22 +228,22 @@ pub(crate) async fn stacks_and_filters(store: &dyn Store) {
     // Tags are replaced wholesale.
     let new_tags = tags(&[("env", "production"), ("tier", "frontend")]);
     let mut tx = begin(store).await;
-    tx.set_stack_tags(WEB_PROD, &new_tags)
+    tx.set_stack_tags(&WEB_PROD.into(), &new_tags)
         .await
         .expect("set tags");
-    tx.set_stack_tags(WEB_DEV, &Tags::new())
+    tx.set_stack_tags(&WEB_DEV.into(), &Tags::new())
         .await
         .expect("clear tags");
     tx.commit().await.expect("commit tags");
     let mut tx = read(store).await;
     let web_prod = tx
-        .stack(ACME, "web", "prod")
+        .stack(&ACME, "web", "prod")
         .await
         .expect("stack")
         .expect("web/prod");
     assert_eq!(web_prod.tags, new_tags);
     let web_dev = tx
-        .stack(ACME, "web", "dev")
+        .stack(&ACME, "web", "dev")
         .await
         .expect("stack")
         .expect("web/dev");
@@ -260,19 +260,21 @@ pub(crate) async fn stacks_and_filters(store: &dyn Store) {
 pub(crate) async fn grants_and_moves(store: &dyn Store) {
     let mut tx = begin(store).await;
     for (team, stack, perm, what) in [
-        (OPS, API_PROD, StackPermission::Read, "grant"),
-        (OPS, API_PROD, StackPermission::Write, "upsert grant"),
-        (OPS, WEB_PROD, StackPermission::Admin, "grant"),
-        (DEV, API_PROD, StackPermission::Read, "grant"),
-        (DEV, API_STAGING, StackPermission::Creator, "grant"),
-        (DEV, WEB_PROD, StackPermission::None, "grant"),
+        (&OPS, API_PROD, StackPermission::Read, "grant"),
+        (&OPS, API_PROD, StackPermission::Write, "upsert grant"),
+        (&OPS, WEB_PROD, StackPermission::Admin, "grant"),
+        (&DEV, API_PROD, StackPermission::Read, "grant"),
+        (&DEV, API_STAGING, StackPermission::Creator, "grant"),
+        (&DEV, WEB_PROD, StackPermission::None, "grant"),
     ] {
-        tx.set_team_stack(team, stack, perm).await.expect(what);
+        tx.set_team_stack(team, &stack.into(), perm)
+            .await
+            .expect(what);
     }
     tx.commit().await.expect("commit grants");
 
     let mut tx = read(store).await;
-    let ops_stacks = tx.team_stacks(OPS).await.expect("team stacks");
+    let ops_stacks = tx.team_stacks(&OPS).await.expect("team stacks");
     let got: Vec<_> = ops_stacks
         .iter()
         .map(|(s, p)| (s.id.as_str(), *p))
@@ -289,7 +291,7 @@ pub(crate) async fn grants_and_moves(store: &dyn Store) {
         ops_stacks[0].0,
         stack(API_PROD, "acme", "api", "prod", &[("env", "prod")])
     );
-    let dev_stacks = tx.team_stacks(DEV).await.expect("team stacks");
+    let dev_stacks = tx.team_stacks(&DEV).await.expect("team stacks");
     let got: Vec<_> = dev_stacks
         .iter()
         .map(|(s, p)| (s.id.as_str(), *p))
@@ -302,7 +304,7 @@ pub(crate) async fn grants_and_moves(store: &dyn Store) {
             (WEB_PROD, StackPermission::None),
         ]
     );
-    let teams = tx.stack_teams(API_PROD).await.expect("stack teams");
+    let teams = tx.stack_teams(&API_PROD.into()).await.expect("stack teams");
     let got: Vec<_> = teams.iter().map(|(t, p)| (t.name.as_str(), *p)).collect();
     assert_eq!(
         got,
@@ -315,36 +317,40 @@ pub(crate) async fn grants_and_moves(store: &dyn Store) {
     drop(tx);
 
     let mut tx = begin(store).await;
-    tx.delete_team_stack(DEV, API_PROD).await.expect("revoke");
-    tx.delete_team_stack(DEV, API_PROD)
+    tx.delete_team_stack(&DEV, &API_PROD.into())
+        .await
+        .expect("revoke");
+    tx.delete_team_stack(&DEV, &API_PROD.into())
         .await
         .expect("revoking twice is fine");
     tx.commit().await.expect("commit revoke");
     let teams = read(store)
         .await
-        .stack_teams(API_PROD)
+        .stack_teams(&API_PROD.into())
         .await
         .expect("stack teams");
     assert_eq!(teams.len(), 1, "only ops left on api/prod");
 
     // Moving api/prod to globex keeps its tags and drops every grant on it.
     let mut tx = begin(store).await;
-    tx.move_stack(API_PROD, GLOBEX).await.expect("move");
+    tx.move_stack(&API_PROD.into(), &GLOBEX)
+        .await
+        .expect("move");
     tx.commit().await.expect("commit move");
     let mut tx = read(store).await;
-    assert_eq!(tx.stack(ACME, "api", "prod").await.expect("stack"), None);
-    let moved = tx.stack(GLOBEX, "api", "prod").await.expect("stack");
+    assert_eq!(tx.stack(&ACME, "api", "prod").await.expect("stack"), None);
+    let moved = tx.stack(&GLOBEX, "api", "prod").await.expect("stack");
     assert_eq!(
         moved,
         Some(stack(API_PROD, "globex", "api", "prod", &[("env", "prod")]))
     );
     assert!(tx
-        .stack_teams(API_PROD)
+        .stack_teams(&API_PROD.into())
         .await
         .expect("stack teams")
         .is_empty());
     let ops_left: Vec<_> = tx
-        .team_stacks(OPS)
+        .team_stacks(&OPS)
         .await
         .expect("team stacks")
         .into_iter()
@@ -353,32 +359,40 @@ pub(crate) async fn grants_and_moves(store: &dyn Store) {
     assert_eq!(ops_left, [WEB_PROD]);
     drop(tx);
     assert_conflict(
-        attempt(store, async |tx| tx.move_stack(WEB_PROD, GLOBEX).await).await,
+        attempt(store, async |tx| {
+            tx.move_stack(&WEB_PROD.into(), &GLOBEX).await
+        })
+        .await,
         "move onto an existing project/stack name",
     );
     assert_not_found(
-        attempt(store, async |tx| tx.move_stack("s-nope", GLOBEX).await).await,
+        attempt(store, async |tx| {
+            tx.move_stack(&"s-nope".into(), &GLOBEX).await
+        })
+        .await,
         "move of an unknown stack",
     );
 
     let mut tx = begin(store).await;
-    tx.delete_stack(WEB_DEV).await.expect("delete stack");
+    tx.delete_stack(&WEB_DEV.into())
+        .await
+        .expect("delete stack");
     tx.commit().await.expect("commit delete");
     let mut tx = read(store).await;
-    assert_eq!(tx.stack(ACME, "web", "dev").await.expect("stack"), None);
+    assert_eq!(tx.stack(&ACME, "web", "dev").await.expect("stack"), None);
     assert!(
-        tx.project_exists(ACME, "web").await.expect("project"),
+        tx.project_exists(&ACME, "web").await.expect("project"),
         "web/prod remains"
     );
     assert!(
-        tx.project_exists(ACME, "api").await.expect("project"),
+        tx.project_exists(&ACME, "api").await.expect("project"),
         "api/staging remains"
     );
-    assert_eq!(tx.org_counts(ACME).await.expect("counts").stacks, 2);
-    assert_eq!(tx.org_counts(GLOBEX).await.expect("counts").stacks, 2);
+    assert_eq!(tx.org_counts(&ACME).await.expect("counts").stacks, 2);
+    assert_eq!(tx.org_counts(&GLOBEX).await.expect("counts").stacks, 2);
     drop(tx);
     assert_not_found(
-        attempt(store, async |tx| tx.delete_stack(WEB_DEV).await).await,
+        attempt(store, async |tx| tx.delete_stack(&WEB_DEV.into()).await).await,
         "delete of an unknown stack",
     );
 }
