@@ -19,7 +19,7 @@ BIN="$CACHE/$PULUMI_VERSION-yaml-$YAML_VERSION/bin"
 mkdir -p "$BIN"
 export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
 
-if [ ! -x "$BIN/pulumi" ] || ! "$BIN/pulumi" version 2>/dev/null | grep -qx "$PULUMI_VERSION"; then
+if [ ! -x "$BIN/pulumi" ] || ! PULUMI_SKIP_UPDATE_CHECK=true "$BIN/pulumi" version 2>/dev/null | grep -qx "$PULUMI_VERSION"; then
   echo "== building pulumi $PULUMI_VERSION into $BIN" >&2
   (cd "$here" && go build -trimpath -tags osusergo,grpcnotrace \
     -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" \
