@@ -8,6 +8,7 @@
     reason = "each test binary uses a different subset of the helpers"
 )]
 
+#[allow(unused_imports, reason = "only the PostgreSQL tests use it")]
 pub use stackgate_store_testkit::pg;
 
 use std::io::{BufRead, BufReader, Read, Write};

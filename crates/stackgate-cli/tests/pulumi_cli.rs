@@ -1,0 +1,330 @@
+//! The real Pulumi CLI against a real `stackgate serve`: what works before the state
+//! backend lands — `pulumi login` and `whoami` with every kind of token, and the stack
+//! commands that need no state (`stack init`, `ls`, `select`, `tag`, `rm`), with their
+//! refusals decided by the same permission function as the API.
+//!
+//! The CLI is the real one (`tools/pulumi-cli/build.sh` builds pinned versions from the Go
+//! module proxy); these tests run only when `STACKGATE_TEST_PULUMI_BIN` names the
+//! directory holding `pulumi` and `pulumi-language-yaml` (`.ci/run` sets it), and say so
+//! when they skip.
+
+mod common;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{init, Server};
+use serde_json::{json, Value};
+use tempfile::TempDir;
+
+const SWITCH: &str = "STACKGATE_TEST_PULUMI_BIN";
+/// No CLI command here should take long; a hung one fails the test instead of CI.
+const COMMAND_LIMIT: Duration = Duration::from_secs(120);
+
+fn pulumi_bin(test: &str) -> Option<PathBuf> {
+    match std::env::var(SWITCH) {
+        Ok(dir) if Path::new(&dir).join("pulumi").is_file() => Some(PathBuf::from(dir)),
+        _ => {
+            println!("skipped {test}: {SWITCH} does not name a directory holding `pulumi`");
+            None
+        }
+    }
+}
+
+/// One CLI user: its own `PULUMI_HOME`, logged in to the server with one token, and a
+/// YAML project directory to run commands in.
+struct Cli {
+    bin: PathBuf,
+    home: TempDir,
+    project: TempDir,
+    backend: String,
+    token: String,
+}
+
+impl Cli {
+    fn login(bin: &Path, server: &Server, token: &str) -> Cli {
+        let cli = Cli {
+            bin: bin.to_path_buf(),
+            home: tempfile::tempdir().expect("PULUMI_HOME"),
+            project: tempfile::tempdir().expect("project dir"),
+            backend: format!("http://{}", server.addr),
+            token: token.to_string(),
+        };
+        std::fs::write(
+            cli.project.path().join("Pulumi.yaml"),
+            "name: web\nruntime: yaml\noutputs:\n  greeting: hello\n",
+        )
+        .expect("write Pulumi.yaml");
+        let backend = cli.backend.clone();
+        let out = cli.ok(&["login", &backend]);
+        assert!(out.contains("Logged in to"), "{out}");
+        cli
+    }
+
+    /// Runs `pulumi ARGS` in the project directory: (success, stdout + stderr).
+    fn run(&self, args: &[&str]) -> (bool, String) {
+        let path = format!(
+            "{}:{}",
+            self.bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let mut child = Command::new(self.bin.join("pulumi"))
+            .args(args)
+            .current_dir(self.project.path())
+            .env("PATH", path)
+            .env("PULUMI_HOME", self.home.path())
+            .env("PULUMI_ACCESS_TOKEN", &self.token)
+            .env("PULUMI_BACKEND_URL", &self.backend)
+            .env("PULUMI_SKIP_UPDATE_CHECK", "true")
+            .env("PULUMI_CREDENTIAL_STORE", "plaintext")
+            .env("PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION", "true")
+            .env("NO_COLOR", "true")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn pulumi");
+        let drain = |mut pipe: Box<dyn Read + Send>| {
+            std::thread::spawn(move || {
+                let mut text = String::new();
+                let _ = pipe.read_to_string(&mut text);
+                text
+            })
+        };
+        let stdout = drain(Box::new(child.stdout.take().expect("stdout")));
+        let stderr = drain(Box::new(child.stderr.take().expect("stderr")));
+        let deadline = Instant::now() + COMMAND_LIMIT;
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait for pulumi") {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("pulumi {args:?} did not finish within {COMMAND_LIMIT:?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let out = format!(
+            "{}{}",
+            stdout.join().unwrap_or_default(),
+            stderr.join().unwrap_or_default()
+        );
+        (status.success(), out)
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let (ok, out) = self.run(args);
+        assert!(ok, "pulumi {args:?} failed: {out}");
+        out
+    }
+
+    fn refused(&self, args: &[&str]) -> String {
+        let (ok, out) = self.run(args);
+        assert!(!ok, "pulumi {args:?} should have been refused: {out}");
+        out
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let out = self.ok(args);
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
+    }
+}
+
+/// A server on a fresh SQLite database with `acme` (admin alice), a team `platform`, an
+/// org token of each scope and a team token; returns the server and alice's token.
+struct Installation {
+    server: Server,
+    db: String,
+    alice: String,
+    _dir: TempDir,
+}
+
+impl Installation {
+    fn start() -> Installation {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = format!("sqlite://{}", dir.path().join("cli.db").display());
+        let alice = init(&db);
+        let server = Server::start(&db, &[]);
+        server.wait_ready(Duration::from_secs(30));
+        let (st, body) = server.post(
+            "/api/orgs/acme/teams/pulumi",
+            &alice,
+            &json!({"name": "platform", "displayName": "Platform", "description": ""}),
+        );
+        assert_eq!(st, 200, "{body}");
+        Installation {
+            server,
+            db,
+            alice,
+            _dir: dir,
+        }
+    }
+
+    fn org_token(&self, name: &str, admin: bool) -> String {
+        let body = json!({"name": name, "description": "", "admin": admin, "expires": 0});
+        let (st, body) = self
+            .server
+            .post("/api/orgs/acme/tokens", &self.alice, &body);
+        assert_eq!(st, 200, "{body}");
+        body["tokenValue"].as_str().expect("tokenValue").to_string()
+    }
+
+    fn team_token(&self, name: &str) -> String {
+        let body = json!({"name": name, "description": "", "expires": 0});
+        let path = "/api/orgs/acme/teams/platform/tokens";
+        let (st, body) = self.server.post(path, &self.alice, &body);
+        assert_eq!(st, 200, "{body}");
+        body["tokenValue"].as_str().expect("tokenValue").to_string()
+    }
+
+    fn events(&self) -> Vec<Value> {
+        let (st, body) = self
+            .server
+            .get("/api/orgs/acme/auditlogs/v2?pageSize=1000", &self.alice);
+        assert_eq!(st, 200, "{body}");
+        body["auditLogEvents"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+#[test]
+fn whoami_names_the_principal_of_every_kind_of_token() {
+    let Some(bin) = pulumi_bin("whoami_names_the_principal_of_every_kind_of_token") else {
+        return;
+    };
+    let sg = Installation::start();
+    let cases = [
+        ("personal", sg.alice.clone(), "alice", None),
+        (
+            "org member",
+            sg.org_token("ci", false),
+            "acme",
+            Some(("name", "ci")),
+        ),
+        (
+            "org admin",
+            sg.org_token("deploy", true),
+            "acme",
+            Some(("name", "deploy")),
+        ),
+        (
+            "team",
+            sg.team_token("platform-ci"),
+            "platform",
+            Some(("team", "platform")),
+        ),
+    ];
+    for (kind, token, user, info) in cases {
+        let cli = Cli::login(&bin, &sg.server, &token);
+        let who = cli.json(&["whoami", "--json"]);
+        assert_eq!(who["user"], user, "{kind}: {who}");
+        assert_eq!(who["organizations"], json!(["acme"]), "{kind}: {who}");
+        match info {
+            None => assert!(who.get("tokenInformation").is_none(), "{kind}: {who}"),
+            Some((field, value)) => {
+                assert_eq!(who["tokenInformation"][field], value, "{kind}: {who}");
+                assert_eq!(who["tokenInformation"]["organization"], "acme", "{kind}");
+            }
+        }
+    }
+}
+
+#[test]
+fn stack_commands_that_need_no_state_work_and_are_audited() {
+    let Some(bin) = pulumi_bin("stack_commands_that_need_no_state_work_and_are_audited") else {
+        return;
+    };
+    let sg = Installation::start();
+    let alice = Cli::login(&bin, &sg.server, &sg.alice);
+
+    alice.ok(&["stack", "init", "acme/web/dev", "--non-interactive"]);
+    let again = alice.refused(&["stack", "init", "acme/web/dev", "--non-interactive"]);
+    assert!(again.contains("already exists"), "{again}");
+    alice.ok(&["stack", "init", "acme/web/prod", "--non-interactive"]);
+
+    let listed = alice.json(&["stack", "ls", "--json"]);
+    let names: Vec<&str> = listed
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert_eq!(names, ["dev", "prod"], "{listed}");
+
+    alice.ok(&["stack", "select", "acme/web/dev"]);
+    alice.ok(&["stack", "tag", "set", "env", "development"]);
+    assert_eq!(
+        alice.ok(&["stack", "tag", "get", "env"]).trim(),
+        "development"
+    );
+    alice.ok(&["stack", "tag", "rm", "env"]);
+    let tags = alice.json(&["stack", "tag", "ls", "--json"]);
+    assert!(tags.get("env").is_none(), "{tags}");
+    // The API sees what the CLI did.
+    let (st, stack) = sg.server.get("/api/stacks/acme/web/dev", &sg.alice);
+    assert_eq!(st, 200, "{stack}");
+    assert!(stack["tags"].get("env").is_none(), "{stack}");
+
+    alice.ok(&["stack", "rm", "acme/web/prod", "--yes"]);
+    let (st, _) = sg.server.get("/api/stacks/acme/web/prod", &sg.alice);
+    assert_eq!(st, 404, "a removed stack is gone");
+
+    let events = sg.events();
+    let by_alice = |event: &str| {
+        events
+            .iter()
+            .filter(|e| e["event"] == event && e["user"]["githubLogin"] == "alice")
+            .count()
+    };
+    assert_eq!(by_alice("stack-created"), 2, "{events:?}");
+    assert_eq!(by_alice("stack-deleted"), 1, "{events:?}");
+    assert!(by_alice("stack-tags-changed") >= 2, "{events:?}");
+}
+
+#[test]
+fn the_cli_is_refused_what_the_permission_table_refuses() {
+    let Some(bin) = pulumi_bin("the_cli_is_refused_what_the_permission_table_refuses") else {
+        return;
+    };
+    let sg = Installation::start();
+    let alice = Cli::login(&bin, &sg.server, &sg.alice);
+    alice.ok(&["stack", "init", "acme/web/dev", "--non-interactive"]);
+
+    // A team token may not create stacks (403, recorded); an org token may.
+    let team = Cli::login(&bin, &sg.server, &sg.team_token("platform-ci"));
+    let out = team.refused(&["stack", "init", "acme/web/team", "--non-interactive"]);
+    assert!(out.contains("403") || out.contains("forbidden"), "{out}");
+    let member = Cli::login(&bin, &sg.server, &sg.org_token("ci", false));
+    member.ok(&["stack", "init", "acme/web/ci", "--non-interactive"]);
+
+    // The team sees the org default (read) on dev: it may list it but not tag it.
+    let listed = team.json(&["stack", "ls", "--json", "--all"]);
+    assert!(
+        listed
+            .as_array()
+            .expect("a list")
+            .iter()
+            .any(|s| s["name"] == "acme/web/dev" || s["name"] == "dev"),
+        "{listed}"
+    );
+    team.ok(&["stack", "select", "acme/web/dev"]);
+    let out = team.refused(&["stack", "tag", "set", "owner", "platform"]);
+    assert!(out.contains("403") || out.contains("forbidden"), "{out}");
+
+    // A user who is not in acme sees nothing of it (404, not 403).
+    let outsider = common::create_user(&sg.db, "mallory");
+    let mallory = Cli::login(&bin, &sg.server, &outsider);
+    let out = mallory.refused(&["stack", "init", "acme/web/mal", "--non-interactive"]);
+    assert!(out.contains("not found") || out.contains("404"), "{out}");
+
+    let refusals = sg
+        .events()
+        .iter()
+        .filter(|e| e["event"] == "auth-failure-organization-role")
+        .count();
+    assert!(refusals >= 1, "the team token's refused init is audited");
+}
