@@ -1,6 +1,6 @@
 //! The real Pulumi CLI against a real `stackgate serve`: what works before the state
 //! backend lands — `pulumi login` and `whoami` with every kind of token, and the stack
-//! commands that need no state (`stack init`, `ls`, `select`, `tag`, `rm`), with their
+//! commands that need no state (`stack init`, `ls`, `select`, `tag`, `rename`, `rm`), with their
 //! refusals decided by the same permission function as the API.
 //!
 //! The CLI is the real one (`tools/pulumi-cli/build.sh` builds pinned versions from the Go
@@ -269,6 +269,16 @@ fn stack_commands_that_need_no_state_work_and_are_audited() {
     assert_eq!(st, 200, "{stack}");
     assert!(stack["tags"].get("env").is_none(), "{stack}");
 
+    // Rename keeps the stack (its id, tags); the CLI selects it under its new name.
+    alice.ok(&["stack", "tag", "set", "owner", "alice"]);
+    alice.ok(&["stack", "rename", "acme/web/development"]);
+    let (st, renamed) = sg.server.get("/api/stacks/acme/web/development", &sg.alice);
+    assert_eq!(st, 200, "{renamed}");
+    assert_eq!(renamed["tags"]["owner"], "alice", "{renamed}");
+    let (st, _) = sg.server.get("/api/stacks/acme/web/dev", &sg.alice);
+    assert_eq!(st, 404, "the old name is gone");
+    assert_eq!(alice.ok(&["stack", "tag", "get", "owner"]).trim(), "alice");
+
     alice.ok(&["stack", "rm", "acme/web/prod", "--yes"]);
     let (st, _) = sg.server.get("/api/stacks/acme/web/prod", &sg.alice);
     assert_eq!(st, 404, "a removed stack is gone");
@@ -282,6 +292,7 @@ fn stack_commands_that_need_no_state_work_and_are_audited() {
     };
     assert_eq!(by_alice("stack-created"), 2, "{events:?}");
     assert_eq!(by_alice("stack-deleted"), 1, "{events:?}");
+    assert_eq!(by_alice("stack-renamed"), 1, "{events:?}");
     assert!(by_alice("stack-tags-changed") >= 2, "{events:?}");
 }
 

@@ -21,7 +21,7 @@
 //!   admin for the stack's creator; org admins and admin org tokens have admin on every
 //!   stack of their org. Levels are ordered through [`StackPermission::rank`], never by
 //!   their wire codes. Read (101): see the stack, its teams and state. Write (102): tags,
-//!   updates. Admin (103, and 104 = creator): delete, transfer (members also need
+//!   updates. Admin (103, and 104 = creator): delete, rename, transfer (members also need
 //!   `membersCanTransferStacks`), grant team access on the stack-centric endpoint.
 //! - **Org-wide actions** on members, team stack grants, org tokens, settings and the audit
 //!   log need the admin role or an admin-scope org token; personal tokens are a user's own.
@@ -65,6 +65,8 @@ pub enum Action {
     /// Set or delete tags.
     WriteStack,
     DeleteStack,
+    /// Rename a stack within its org (new project and/or stack name).
+    RenameStack,
     /// Move a stack out of its org (checked on the source).
     TransferStack,
     /// Receive a transferred stack (checked on the destination).
@@ -74,7 +76,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 19] = [
+    pub const ALL: [Action; 20] = [
         Action::ReadOrg,
         Action::UpdateOrgSettings,
         Action::ManageMembers,
@@ -91,6 +93,7 @@ impl Action {
         Action::ReadStack,
         Action::WriteStack,
         Action::DeleteStack,
+        Action::RenameStack,
         Action::TransferStack,
         Action::ReceiveStack,
         Action::ManageStackTeams,
@@ -115,6 +118,7 @@ impl Action {
             Action::ReadStack => "stack.read",
             Action::WriteStack => "stack.write",
             Action::DeleteStack => "stack.delete",
+            Action::RenameStack => "stack.rename",
             Action::TransferStack => "stack.transfer",
             Action::ReceiveStack => "stack.receive",
             Action::ManageStackTeams => "stack.teams.manage",
@@ -128,6 +132,7 @@ impl Action {
             Action::ReadStack
                 | Action::WriteStack
                 | Action::DeleteStack
+                | Action::RenameStack
                 | Action::TransferStack
                 | Action::ManageStackTeams
         )
@@ -362,6 +367,7 @@ pub fn check(action: Action, facts: &Facts) -> Result<(), Denied> {
         | Action::ReadStack
         | Action::WriteStack
         | Action::DeleteStack
+        | Action::RenameStack
         | Action::TransferStack
         | Action::ManageStackTeams => false,
     };
@@ -391,7 +397,7 @@ fn check_stack(action: Action, facts: &Facts) -> Result<(), Denied> {
     match action {
         Action::ReadStack => Ok(()),
         Action::WriteStack => need(StackPermission::Write),
-        Action::ManageStackTeams => need(StackPermission::Admin),
+        Action::ManageStackTeams | Action::RenameStack => need(StackPermission::Admin),
         Action::DeleteStack => {
             need(StackPermission::Admin)?;
             if is_admin || facts.policy.members_can_delete_stacks {

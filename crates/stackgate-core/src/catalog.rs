@@ -27,6 +27,7 @@ pub enum EventType {
     AuthFailureStackPermission,
     StackCreated,
     StackDeleted,
+    StackRenamed,
     StackTransferredToOrganization,
     StackTagsChanged,
     StackTeamPermissionChanged,
@@ -66,7 +67,7 @@ const AF: (bool, bool, bool) = (false, false, true);
 const NONE: (bool, bool, bool) = (false, false, false);
 
 impl EventType {
-    pub const ALL: [EventType; 25] = [
+    pub const ALL: [EventType; 26] = [
         EventType::MemberAdded,
         EventType::MemberRemoved,
         EventType::MemberRoleChanged,
@@ -87,6 +88,7 @@ impl EventType {
         EventType::AuthFailureStackPermission,
         EventType::StackCreated,
         EventType::StackDeleted,
+        EventType::StackRenamed,
         EventType::StackTransferredToOrganization,
         EventType::StackTagsChanged,
         EventType::StackTeamPermissionChanged,
@@ -202,6 +204,12 @@ impl EventType {
                 NONE,
             ),
             StackDeleted => row("stack-deleted", "Stack Deleted", "A stack was deleted.", SA),
+            StackRenamed => row(
+                "stack-renamed",
+                "Stack Renamed",
+                "A stack was renamed (its project and/or name).",
+                OA,
+            ),
             StackTransferredToOrganization => row(
                 "stack-transferred-to-organization",
                 "Stack Transferred",

@@ -4,6 +4,7 @@
 //! - `revocation`: deleted, expired and orphaned credentials, removed members;
 //! - `policy`: the org's maximum token lifetime;
 //! - `stacks`: visibility by stack level, and the transfer rules;
+//! - `rename`: `pulumi stack rename`'s endpoint;
 //! - `audit`: what the log records, paging, `lastUsed`.
 
 mod common;
@@ -14,6 +15,7 @@ mod api {
     mod current_user;
     mod org_tokens;
     mod policy;
+    mod rename;
     mod revocation;
     mod stacks;
 }

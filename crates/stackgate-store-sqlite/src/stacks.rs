@@ -81,6 +81,17 @@ impl StackStore for SqliteTx {
         self.execute(q.bind(stack_id)).await
     }
 
+    async fn rename_stack(
+        &mut self,
+        stack_id: &StackId,
+        project: &str,
+        name: &str,
+    ) -> StoreResult<()> {
+        let q = sqlx::query("UPDATE stacks SET project = ?, name = ? WHERE id = ?");
+        let q = q.bind(project).bind(name).bind(stack_id);
+        self.execute_one(q, "stack", stack_id).await
+    }
+
     async fn list_stacks(&mut self, filter: &StackFilter) -> StoreResult<Vec<Stack>> {
         if filter.org_ids.is_empty() {
             return Ok(Vec::new());

@@ -231,6 +231,15 @@ pub trait StackStore: Send {
     async fn set_stack_tags(&mut self, stack_id: &StackId, tags: &Tags) -> StoreResult<()>;
     /// Moves a stack to another org and drops every team grant on it.
     async fn move_stack(&mut self, stack_id: &StackId, to_org_id: &OrgId) -> StoreResult<()>;
+    /// Gives a stack a new project and name in its org; its id — and so its grants, tags
+    /// and everything else keyed by it — stays. `Conflict` when the org already has a
+    /// stack of that name, `NotFound` when the stack is gone.
+    async fn rename_stack(
+        &mut self,
+        stack_id: &StackId,
+        project: &str,
+        name: &str,
+    ) -> StoreResult<()>;
     /// Stacks of the given orgs matching the filter, ordered by (org, project, stack),
     /// strictly after `filter.after`.
     async fn list_stacks(&mut self, filter: &StackFilter) -> StoreResult<Vec<Stack>>;

@@ -1,6 +1,8 @@
-//! Stack transfers between organizations: one stack, or every stack of an org (all or
-//! nothing). Both sides of a transfer record it; the two orgs' audit chains are locked
-//! in the global order first, so transfers in opposite directions queue, not deadlock.
+//! Stack moves: a rename within its organization, and transfers between organizations
+//! (one stack, or every stack of an org, all or nothing). A stack keeps its id through
+//! either, so what is keyed by it (tags, grants, later its state and secrets) moves with
+//! it. Both sides of a transfer record it; the two orgs' audit chains are locked in the
+//! global order first, so transfers in opposite directions queue, not deadlock.
 
 use stackgate_store::{Org, Stack};
 
@@ -9,8 +11,48 @@ use crate::authz::{self, Action, StackFacts};
 use crate::catalog::EventType;
 use crate::error::{CoreError, CoreResult};
 use crate::principal::Ctx;
+use crate::validate;
 
 impl Service {
+    /// Renames a stack within its org (`new_project` `None` or empty keeps the project).
+    /// Checks, in order: stack visible (404), stack admin (403), names valid (400), the
+    /// new name free (409). Renaming to the same name changes and records nothing.
+    pub async fn rename_stack(
+        &self,
+        ctx: &Ctx,
+        org_name: &str,
+        project: &str,
+        stack_name: &str,
+        new_project: Option<&str>,
+        new_name: &str,
+    ) -> CoreResult<Stack> {
+        let mut op = self.write(ctx, Cache::Keep).await?;
+        let (org, mut stack, _) = op
+            .stack_guard(org_name, project, stack_name, Action::RenameStack)
+            .await?;
+        let new_project = new_project.filter(|p| !p.is_empty()).unwrap_or(project);
+        validate::name("newProject", new_project)?;
+        validate::name("newName", new_name)?;
+        if new_project == stack.project && new_name == stack.name {
+            return Ok(stack);
+        }
+        op.rename_stack(&stack.id, new_project, new_name)
+            .await
+            .map_err(|e| {
+                CoreError::from_store(e, || {
+                    format!("stack '{org_name}/{new_project}/{new_name}' already exists")
+                })
+            })?;
+        let desc = format!(
+            "stack '{org_name}/{project}/{stack_name}' renamed to '{org_name}/{new_project}/{new_name}'"
+        );
+        op.record(&org.id, EventType::StackRenamed, desc).await?;
+        op.commit().await?;
+        stack.project = new_project.to_string();
+        stack.name = new_name.to_string();
+        Ok(stack)
+    }
+
     /// Moves a stack to another org. Checks, in order: source visible (404), transfer
     /// allowed (403), destination open to the principal (404), name free there (409).
     pub async fn transfer_stack(

@@ -229,6 +229,8 @@ pub const TABLE: &[(Action, [Cell; NCOLS])] = &[
     // "transfer stack": P stack admin and membersCanTransferStacks; O no; A yes; T no.
     (Action::TransferStack,        [ALWAYS, ADMIN_AND_TRANSFER, ADMIN_AND_TRANSFER, ADMIN_AND_TRANSFER, HIDDEN, HIDDEN,
                                                                                 NEVER, ALWAYS, NEVER, HIDDEN, HIDDEN, HIDDEN]),
+    // "rename, delete, transfer: admin" — rename needs no org policy flag.
+    (Action::RenameStack,          [ALWAYS, ADMIN, ADMIN, ADMIN, HIDDEN, HIDDEN, ADMIN, ALWAYS, ADMIN, HIDDEN, HIDDEN, HIDDEN]),
     // Stack admin (103): "grant/revoke its team access via the stack-centric endpoint".
     (Action::ManageStackTeams,     [ALWAYS, ADMIN, ADMIN, ADMIN, HIDDEN, HIDDEN, ADMIN, ALWAYS, ADMIN, HIDDEN, HIDDEN, HIDDEN]),
 ];
@@ -420,6 +422,7 @@ pub fn spec_is_stack_action(action: Action) -> bool {
         Action::ReadStack
         | Action::WriteStack
         | Action::DeleteStack
+        | Action::RenameStack
         | Action::TransferStack
         | Action::ManageStackTeams => true,
         Action::ReadOrg

@@ -175,6 +175,27 @@ pub async fn transfer_stack(
     .await
 }
 
+/// `POST /api/stacks/{org}/{project}/{stack}/rename` (`pulumi stack rename`).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RenameBody {
+    new_name: Option<String>,
+    new_project: Option<String>,
+}
+
+pub async fn rename_stack(
+    auth: Auth,
+    Path((org, project, stack)): Path3,
+    ApiJson(req): ApiJson<RenameBody>,
+) -> ApiResult<StatusCode> {
+    let new_name = required(req.new_name, "newName")?;
+    let new_project = req.new_project.as_deref();
+    auth.service
+        .rename_stack(&auth.ctx, &org, &project, &stack, new_project, &new_name)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 pub async fn transfer_all(
     auth: Auth,
     Path(org): Path1,

@@ -131,6 +131,10 @@ pub fn table() -> Vec<Route> {
             "/api/stacks/{org}/{project}/{stack}/transfer",
             stacks::transfer_stack,
         ),
+        Route::post(
+            "/api/stacks/{org}/{project}/{stack}/rename",
+            stacks::rename_stack,
+        ),
         Route::patch(
             "/api/stacks/{org}/{project}/{stack}/tags",
             stacks::replace_tags,

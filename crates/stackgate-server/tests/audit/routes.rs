@@ -93,7 +93,7 @@ async fn coverage_fixture(app: &TestApp) -> Extra {
         .await;
     let old_team_token = app.team_token_as(&a, TEAM, "devs-old", 0).await.id;
     let old_org_token = app.org_token_as(&a, ORG, "old-ci", false, 0).await.id;
-    for stack in ["doomed", "moving", "tags-patch", "tags-post"] {
+    for stack in ["doomed", "moving", "renaming", "tags-patch", "tags-post"] {
         app.create_stack_as(&a, "proj", stack).await;
     }
     app.post_ok(
@@ -329,6 +329,16 @@ fn mutating_cases(x: &Extra) -> BTreeMap<(&'static str, &'static str), Case> {
             Who::OrgAdminToken,
             Some(json!({"toOrg": OTHER_ORG})),
             &[(ORG, TRANSFERRED), (OTHER_ORG, TRANSFERRED)],
+        ),
+    );
+    add(
+        "POST",
+        "/api/stacks/{org}/{project}/{stack}/rename",
+        case(
+            "/api/stacks/acme/proj/renaming/rename",
+            Who::OrgAdminToken,
+            Some(json!({"newName": "renamed", "newProject": "proj2"})),
+            &[(ORG, "stack-renamed")],
         ),
     );
     add(

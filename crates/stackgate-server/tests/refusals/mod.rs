@@ -399,6 +399,17 @@ pub fn cases(app: &TestApp) -> BTreeMap<(&'static str, &'static str), Case> {
         ),
     );
     add(
+        "POST",
+        "/api/stacks/{org}/{project}/{stack}/rename",
+        // bob reads the stack (org default 101) but holds no admin on it.
+        refused(
+            format!("{stack}/rename"),
+            Who::Member,
+            Some(json!({"newName": "renamed"})),
+            STACK_PERM,
+        ),
+    );
+    add(
         "PATCH",
         "/api/stacks/{org}/{project}/{stack}/tags",
         // Billing managers see no stacks.

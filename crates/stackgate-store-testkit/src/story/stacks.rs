@@ -373,6 +373,51 @@ pub(crate) async fn grants_and_moves(store: &dyn Store) {
         "move of an unknown stack",
     );
 
+    // Renaming api/staging keeps its id, and so its grants; a taken name is a conflict.
+    let mut tx = begin(store).await;
+    tx.rename_stack(&API_STAGING.into(), "svc", "qa")
+        .await
+        .expect("rename");
+    tx.commit().await.expect("commit rename");
+    let mut tx = read(store).await;
+    assert_eq!(
+        tx.stack(&ACME, "api", "staging").await.expect("stack"),
+        None
+    );
+    let renamed = tx.stack(&ACME, "svc", "qa").await.expect("stack");
+    assert_eq!(renamed.map(|s| s.id), Some(API_STAGING.into()));
+    let dev_grants: Vec<_> = tx
+        .team_stacks(&DEV)
+        .await
+        .expect("team stacks")
+        .into_iter()
+        .map(|(s, _)| s.id)
+        .collect();
+    assert!(
+        dev_grants.iter().any(|id| id == API_STAGING),
+        "{dev_grants:?}"
+    );
+    drop(tx);
+    assert_conflict(
+        attempt(store, async |tx| {
+            tx.rename_stack(&API_STAGING.into(), "web", "prod").await
+        })
+        .await,
+        "rename onto an existing project/stack name",
+    );
+    assert_not_found(
+        attempt(store, async |tx| {
+            tx.rename_stack(&"s-nope".into(), "x", "y").await
+        })
+        .await,
+        "rename of an unknown stack",
+    );
+    let mut tx = begin(store).await;
+    tx.rename_stack(&API_STAGING.into(), "api", "staging")
+        .await
+        .expect("rename back");
+    tx.commit().await.expect("commit rename back");
+
     let mut tx = begin(store).await;
     tx.delete_stack(&WEB_DEV.into())
         .await
