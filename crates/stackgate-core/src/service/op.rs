@@ -17,7 +17,7 @@
 //! - **policy that is not a table lookup** and so lives beside `authz::check` rather than
 //!   in it: the org's maximum token lifetime ([`Op::authorize`]), "a creator who is in the
 //!   team needs no `ManageTeamStacks`" ([`Op::authorize_team_grant`]) and the all-or-nothing
-//!   refusal that names no hidden stack ([`Op::authorize_all`]).
+//!   refusal that names no hidden stack ([`Op::authorize_transfer_of_all`]).
 
 use std::ops::{Deref, DerefMut};
 
@@ -111,7 +111,9 @@ impl<'s> Op<'s> {
 
     /// Commits, with the cache effect declared when the operation started.
     pub(crate) async fn commit(mut self) -> CoreResult<()> {
-        let mut tx = self.tx.take().expect(REFUSED);
+        let Some(mut tx) = self.tx.take() else {
+            return Err(CoreError::Internal(REFUSED.to_string()));
+        };
         match self.cache {
             Cache::Keep => tx.commit().await?,
             Cache::Invalidate => {
@@ -249,24 +251,23 @@ impl<'s> Op<'s> {
         }
     }
 
-    /// [`Op::authorize`] for every one of several targets, all or nothing: a target the
-    /// principal may not even see refuses the whole request with a recorded 403 that names
-    /// only `all` (the hidden target's existence stays hidden).
-    pub(crate) async fn authorize_all(
+    /// [`Op::authorize`] of a transfer for every stack of a bulk transfer, all or nothing:
+    /// a stack the principal may not even see refuses the whole request with a recorded
+    /// 403 that names only `all` (the hidden stack's existence stays hidden).
+    pub(crate) async fn authorize_transfer_of_all(
         &mut self,
         org: &Org,
-        action: Action,
         each: &[(Facts, String)],
         all: &str,
     ) -> CoreResult<()> {
+        let action = Action::TransferStack;
         for (facts, target) in each {
             match self.verdict(org, action, facts, target) {
                 Ok(()) => {}
                 Err(CoreError::NotFound(_)) => {
                     let refusal = CoreError::Forbidden {
                         message: format!(
-                            "forbidden: insufficient stack permission to {} {all}",
-                            action_verb(action)
+                            "forbidden: insufficient stack permission to transfer {all}"
                         ),
                         record: Some(DenialRecord {
                             org_id: org.id.clone(),
@@ -370,13 +371,5 @@ fn org_scope(action: Action) -> &'static str {
         Action::CreateStack => "stacks of ",
         Action::UpdateOrgSettings => "settings of ",
         _ => "",
-    }
-}
-
-/// The verb of an all-or-nothing action in its refusal ("transfer every stack of ...").
-fn action_verb(action: Action) -> &'static str {
-    match action {
-        Action::TransferStack => "transfer",
-        _ => action.name(),
     }
 }

@@ -107,8 +107,7 @@ impl Service {
             };
             each.push((facts, target));
         }
-        op.authorize_all(&org, Action::TransferStack, &each, &all)
-            .await?;
+        op.authorize_transfer_of_all(&org, &each, &all).await?;
         let dest = op.transfer_destination(&org, to_org).await?;
         op.lock_chains(&[&org.id, &dest.id]).await?;
         for stack in &stacks {
