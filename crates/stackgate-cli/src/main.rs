@@ -3,6 +3,8 @@
 
 #![forbid(unsafe_code)]
 
+mod secrets_key;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -71,6 +73,15 @@ enum Command {
         /// `Secure` only when a trusted proxy says `X-Forwarded-Proto: https`.
         #[arg(long, env = "STACKGATE_SECURE_COOKIES")]
         secure_cookies: bool,
+        /// Largest state body (checkpoint, import, ...) after decompression, in MiB.
+        #[arg(long, env = "STACKGATE_MAX_STATE_SIZE", default_value_t = 512)]
+        max_state_size: usize,
+        /// How many versions of each stack's state to keep (default: all). Update
+        /// history stays; `stack export --version` of a dropped version answers 404.
+        #[arg(long, env = "STACKGATE_KEEP_VERSIONS")]
+        keep_versions: Option<u32>,
+        #[command(flatten)]
+        keys: secrets_key::KeyArgs,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -98,6 +109,11 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// The secrets master key.
+    Secrets {
+        #[command(subcommand)]
+        command: SecretsCommand,
     },
     /// Apply database migrations and exit.
     Migrate {
@@ -132,6 +148,21 @@ enum AuditCommand {
     },
     /// Apply every organization's audit-log retention setting now.
     Prune {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum SecretsCommand {
+    /// Re-wrap every stack's secrets data key under a new master key (one transaction),
+    /// then restart every server with the new key. The current key comes from the usual
+    /// options; the new one from `--new-key-file`, generated there (mode 0600) if missing.
+    RotateMasterKey {
+        #[arg(long)]
+        new_key_file: std::path::PathBuf,
+        #[command(flatten)]
+        keys: secrets_key::KeyArgs,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -244,10 +275,18 @@ async fn main() -> Result<()> {
             trusted_proxies,
             audit_prune_interval,
             secure_cookies,
+            max_state_size,
+            keep_versions,
+            keys,
             db,
         } => {
             let store = open_store(&db).await?;
-            let service = Service::new(store);
+            let secrets = secrets_key::resolve(&keys, &db.database)?;
+            let service = Service::new(store)
+                .with_secrets_key(secrets)
+                .with_state_settings(stackgate_core::service::StateSettings {
+                    keep_versions: keep_versions.filter(|k| *k > 0),
+                });
             // Other replicas' commits invalidate this process's token cache.
             let cache = service.auth_cache().clone();
             service
@@ -270,7 +309,10 @@ async fn main() -> Result<()> {
                 trusted_proxies: trusted_proxies.clone(),
                 ..stackgate_console::ConsoleConfig::default()
             };
-            let config = ServerConfig { trusted_proxies };
+            let config = ServerConfig {
+                trusted_proxies,
+                max_state_bytes: max_state_size.saturating_mul(1024 * 1024),
+            };
             let app = stackgate_server::router_with(service.clone(), config)
                 .merge(stackgate_console::router(service, console));
             stackgate_server::serve_app(listener, app, shutdown).await?;
@@ -343,6 +385,36 @@ async fn main() -> Result<()> {
                     std::process::exit(1);
                 }
             }
+        }
+        Command::Secrets {
+            command:
+                SecretsCommand::RotateMasterKey {
+                    new_key_file,
+                    keys,
+                    db,
+                },
+        } => {
+            let stackgate_core::service::SecretsKey::Ready(old) =
+                secrets_key::resolve(&keys, &db.database)?
+            else {
+                bail!("no current master key: give it with --secrets-key-file or STACKGATE_SECRETS_KEY");
+            };
+            let (new, created) = stackgate_secrets::MasterKey::load_or_create_file(&new_key_file)?;
+            if new.id() == old.id() {
+                bail!("the new key is the current key");
+            }
+            let service = Service::new(open_store(&db).await?);
+            let count = service.rotate_master_key(&old, &new).await?;
+            println!(
+                "{count} stack keys re-wrapped from master key {} to {} ({}).",
+                old.id(),
+                new.id(),
+                if created { "generated" } else { "loaded" }
+            );
+            println!(
+                "Restart every stackgate server with --secrets-key-file {} and back that file up.",
+                new_key_file.display()
+            );
         }
         Command::Audit {
             command: AuditCommand::Prune { db },

@@ -48,6 +48,7 @@ impl From<CoreError> for PageError {
             ),
             CoreError::BadRequest(msg) => PageError::Plain(StatusCode::BAD_REQUEST, msg),
             CoreError::Conflict(msg) => PageError::Plain(StatusCode::CONFLICT, msg),
+            CoreError::Unavailable(msg) => PageError::Plain(StatusCode::SERVICE_UNAVAILABLE, msg),
             CoreError::Internal(msg) => {
                 tracing::error!(error = %msg, "console request failed");
                 PageError::Plain(

@@ -20,8 +20,9 @@
 //!   member permission, the grants of the actor's teams (a team token: its team's), and
 //!   admin for the stack's creator; org admins and admin org tokens have admin on every
 //!   stack of their org. Levels are ordered through [`StackPermission::rank`], never by
-//!   their wire codes. Read (101): see the stack, its teams and state. Write (102): tags,
-//!   updates. Admin (103, and 104 = creator): delete, rename, transfer (members also need
+//!   their wire codes. Read (101): see the stack, its teams and state (export, history,
+//!   update events), encrypt and decrypt its secrets, preview. Write (102): tags, updates,
+//!   refresh, destroy, import, cancel. Admin (103, and 104 = creator): delete, rename, transfer (members also need
 //!   `membersCanTransferStacks`), grant team access on the stack-centric endpoint.
 //! - **Org-wide actions** on members, team stack grants, org tokens, settings and the audit
 //!   log need the admin role or an admin-scope org token; personal tokens are a user's own.
@@ -73,10 +74,20 @@ pub enum Action {
     ReceiveStack,
     /// Grant or revoke a team's access through the stack-centric endpoint.
     ManageStackTeams,
+    /// Read a stack's state: export a version, list its updates, read an update's status
+    /// and engine events (also what a StackReference to it needs).
+    ReadStackState,
+    /// Encrypt and decrypt through the stack's secrets provider.
+    UseStackSecrets,
+    /// Run a preview (and its start, events and completion).
+    PreviewStack,
+    /// Run an update, refresh or destroy (also the preview pass of `pulumi up`), import a
+    /// state, cancel an update.
+    UpdateStack,
 }
 
 impl Action {
-    pub const ALL: [Action; 20] = [
+    pub const ALL: [Action; 24] = [
         Action::ReadOrg,
         Action::UpdateOrgSettings,
         Action::ManageMembers,
@@ -97,6 +108,10 @@ impl Action {
         Action::TransferStack,
         Action::ReceiveStack,
         Action::ManageStackTeams,
+        Action::ReadStackState,
+        Action::UseStackSecrets,
+        Action::PreviewStack,
+        Action::UpdateStack,
     ];
 
     /// A stable dotted name, used in logs and error messages.
@@ -122,6 +137,10 @@ impl Action {
             Action::TransferStack => "stack.transfer",
             Action::ReceiveStack => "stack.receive",
             Action::ManageStackTeams => "stack.teams.manage",
+            Action::ReadStackState => "stack.state.read",
+            Action::UseStackSecrets => "stack.secrets.use",
+            Action::PreviewStack => "stack.preview",
+            Action::UpdateStack => "stack.update",
         }
     }
 
@@ -135,6 +154,10 @@ impl Action {
                 | Action::RenameStack
                 | Action::TransferStack
                 | Action::ManageStackTeams
+                | Action::ReadStackState
+                | Action::UseStackSecrets
+                | Action::PreviewStack
+                | Action::UpdateStack
         )
     }
 }
@@ -369,7 +392,11 @@ pub fn check(action: Action, facts: &Facts) -> Result<(), Denied> {
         | Action::DeleteStack
         | Action::RenameStack
         | Action::TransferStack
-        | Action::ManageStackTeams => false,
+        | Action::ManageStackTeams
+        | Action::ReadStackState
+        | Action::UseStackSecrets
+        | Action::PreviewStack
+        | Action::UpdateStack => false,
     };
     if allowed {
         Ok(())
@@ -395,8 +422,11 @@ fn check_stack(action: Action, facts: &Facts) -> Result<(), Denied> {
     };
     let is_admin = actor.is_org_admin();
     match action {
-        Action::ReadStack => Ok(()),
-        Action::WriteStack => need(StackPermission::Write),
+        Action::ReadStack
+        | Action::ReadStackState
+        | Action::UseStackSecrets
+        | Action::PreviewStack => Ok(()),
+        Action::WriteStack | Action::UpdateStack => need(StackPermission::Write),
         Action::ManageStackTeams | Action::RenameStack => need(StackPermission::Admin),
         Action::DeleteStack => {
             need(StackPermission::Admin)?;

@@ -31,6 +31,12 @@ pub enum EventType {
     StackTransferredToOrganization,
     StackTagsChanged,
     StackTeamPermissionChanged,
+    StackExported,
+    StackImported,
+    StackUpdateStarted,
+    StackUpdateCompleted,
+    StackUpdateCanceled,
+    SecretDecrypted,
     AuditLogExported,
     AuditLogPruned,
 }
@@ -67,7 +73,7 @@ const AF: (bool, bool, bool) = (false, false, true);
 const NONE: (bool, bool, bool) = (false, false, false);
 
 impl EventType {
-    pub const ALL: [EventType; 26] = [
+    pub const ALL: [EventType; 32] = [
         EventType::MemberAdded,
         EventType::MemberRemoved,
         EventType::MemberRoleChanged,
@@ -92,6 +98,12 @@ impl EventType {
         EventType::StackTransferredToOrganization,
         EventType::StackTagsChanged,
         EventType::StackTeamPermissionChanged,
+        EventType::StackExported,
+        EventType::StackImported,
+        EventType::StackUpdateStarted,
+        EventType::StackUpdateCompleted,
+        EventType::StackUpdateCanceled,
+        EventType::SecretDecrypted,
         EventType::AuditLogExported,
         EventType::AuditLogPruned,
     ];
@@ -227,6 +239,42 @@ impl EventType {
                 "Stack Team Permission Changed",
                 "A team's permission on a stack changed through the stack.",
                 OA,
+            ),
+            StackExported => row(
+                "stack-exported",
+                "Stack Exported",
+                "A stack's state was exported.",
+                NONE,
+            ),
+            StackImported => row(
+                "stack-imported",
+                "Stack Imported",
+                "A state was imported into a stack.",
+                NONE,
+            ),
+            StackUpdateStarted => row(
+                "stack-update-started",
+                "Stack Update Started",
+                "An update, preview, refresh or destroy of a stack started.",
+                NONE,
+            ),
+            StackUpdateCompleted => row(
+                "stack-update-completed",
+                "Stack Update Completed",
+                "An update, preview, refresh or destroy of a stack ended (its result is in the description).",
+                NONE,
+            ),
+            StackUpdateCanceled => row(
+                "stack-update-canceled",
+                "Stack Update Canceled",
+                "An update of a stack was canceled.",
+                NONE,
+            ),
+            SecretDecrypted => row(
+                "secret-decrypted",
+                "Secret Decrypted",
+                "Secrets of a stack were shown in plaintext (for example `pulumi stack output --show-secrets`).",
+                NONE,
             ),
             AuditLogExported => row(
                 "audit-log-exported",

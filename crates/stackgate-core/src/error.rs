@@ -31,6 +31,9 @@ pub enum CoreError {
     BadRequest(String),
     #[error("{0}")]
     Conflict(String),
+    /// A part of the service is not configured (e.g. the secrets master key): 503.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
 }

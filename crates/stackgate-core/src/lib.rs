@@ -11,6 +11,8 @@
 //! - [`clock`]: time as a dependency (system clock, manual clock for tests).
 //! - [`validate`]: input rules shared by the API, the console and the CLI.
 //! - [`copy`]: copying a whole installation between databases.
+//! - [`state_body`]: the Pulumi update protocol's state bodies (deployments, engine
+//!   events), validated before they are stored.
 //! - [`error`]: the domain's error type, mapped to HTTP by the server.
 
 #![forbid(unsafe_code)]
@@ -24,6 +26,7 @@ pub mod copy;
 pub mod error;
 pub mod principal;
 pub mod service;
+pub mod state_body;
 pub mod token;
 pub mod validate;
 

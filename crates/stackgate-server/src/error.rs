@@ -41,6 +41,7 @@ impl From<CoreError> for ApiError {
             CoreError::Forbidden { .. } => StatusCode::FORBIDDEN,
             CoreError::BadRequest(_) => StatusCode::BAD_REQUEST,
             CoreError::Conflict(_) => StatusCode::CONFLICT,
+            CoreError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             CoreError::Internal(detail) => {
                 tracing::error!(error = %detail, "internal error");
                 return ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal server error");

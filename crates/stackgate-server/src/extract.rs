@@ -103,3 +103,100 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
         }
     }
 }
+
+/// A state-bearing body (checkpoint, import, engine events, batch encrypt/decrypt): read
+/// up to [`ServerConfig::max_state_bytes`](crate::ServerConfig), gunzipped when sent with
+/// `Content-Encoding: gzip` (the CLI compresses these). The limit applies to the
+/// decompressed size, read incrementally, so a gzip bomb is refused with 413 after at
+/// most the limit, not by running out of memory.
+pub struct StateBody(pub bytes::Bytes);
+
+impl FromRequest<AppState> for StateBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let limit = state.config.max_state_bytes;
+        let too_large = || {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("request body is larger than this server's state limit ({limit} bytes, --max-state-size)"),
+            )
+        };
+        let gzip = match req.headers().get(header::CONTENT_ENCODING) {
+            None => false,
+            Some(v) => match v.to_str().map(|s| s.trim().to_ascii_lowercase()) {
+                Ok(s) if s == "gzip" || s == "x-gzip" => true,
+                Ok(s) if s.is_empty() || s == "identity" => false,
+                _ => {
+                    return Err(ApiError::new(
+                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                        "unsupported Content-Encoding (gzip or none)",
+                    ))
+                }
+            },
+        };
+        let raw = axum::body::to_bytes(req.into_body(), limit)
+            .await
+            .map_err(|_| too_large())?;
+        if !gzip {
+            return Ok(StateBody(raw));
+        }
+        let decoded = tokio::task::spawn_blocking(move || gunzip(&raw, limit))
+            .await
+            .map_err(|_| {
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal server error")
+            })?;
+        match decoded {
+            Ok(Some(bytes)) => Ok(StateBody(bytes.into())),
+            Ok(None) => Err(too_large()),
+            Err(e) => Err(ApiError::bad_request(format!("invalid gzip body: {e}"))),
+        }
+    }
+}
+
+/// Decompresses at most `limit` bytes; `None` when the content is larger.
+fn gunzip(raw: &[u8], limit: usize) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+    flate2::read::MultiGzDecoder::new(raw)
+        .take(cap)
+        .read_to_end(&mut out)?;
+    Ok((out.len() <= limit).then_some(out))
+}
+
+/// The lease of an update call: `Authorization: update-token <lease>`, with the client
+/// address. Whether the lease is live is the service's decision.
+pub struct LeaseAuth {
+    pub service: Service,
+    pub lease: String,
+    pub source_ip: String,
+}
+
+impl FromRequestParts<AppState> for LeaseAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let unauthenticated = || {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "this call needs the update's lease: Authorization: update-token <lease>",
+            )
+        };
+        let value = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(unauthenticated)?;
+        let lease = value
+            .strip_prefix("update-token ")
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && l.len() <= 256)
+            .ok_or_else(unauthenticated)?;
+        Ok(LeaseAuth {
+            service: state.service.clone(),
+            lease: lease.to_string(),
+            source_ip: source_ip(parts, &state.config.trusted_proxies),
+        })
+    }
+}

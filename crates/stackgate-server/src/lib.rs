@@ -27,8 +27,12 @@ use tower_http::trace::TraceLayer;
 
 pub use routes::{route_list, Route};
 
-/// Largest accepted request body.
+/// Largest accepted request body (state-bearing bodies have their own limit,
+/// [`ServerConfig::max_state_bytes`]).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The default of [`ServerConfig::max_state_bytes`]: 512 MiB.
+pub const DEFAULT_MAX_STATE_BYTES: usize = 512 * 1024 * 1024;
 
 /// Shared state of every handler.
 #[derive(Clone)]
@@ -38,10 +42,22 @@ pub struct AppState {
 }
 
 /// Settings of the HTTP layer.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct ServerConfig {
     /// Peers whose `X-Forwarded-For` is believed (reverse proxies, load balancers).
     pub trusted_proxies: Vec<IpNet>,
+    /// Largest state-bearing body (checkpoint, import, batch encrypt/decrypt, engine
+    /// events) after gzip decompression; larger is 413.
+    pub max_state_bytes: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            trusted_proxies: Vec::new(),
+            max_state_bytes: DEFAULT_MAX_STATE_BYTES,
+        }
+    }
 }
 
 /// The API router with default settings.

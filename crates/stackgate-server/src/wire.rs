@@ -5,9 +5,11 @@
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use stackgate_core::auth::CachedAuth;
-use stackgate_core::service::{CreatedToken, OrgView, StackTeam, TeamView};
+use stackgate_core::service::{CreatedToken, HistoryEntry, OrgView, StackTeam, TeamView};
 use stackgate_core::Identity;
-use stackgate_store::{AuditEvent, Member, Stack, Team, TeamRole, Token, User};
+use stackgate_store::{
+    AuditEvent, Member, Stack, Team, TeamRole, Token, UpdateId, UpdateStatus, User,
+};
 
 use crate::features;
 
@@ -224,27 +226,84 @@ pub fn team(v: &TeamView) -> Value {
     Value::Object(m)
 }
 
-pub fn stack(s: &Stack) -> Value {
+/// `GET S` (and the answer to stack creation, which has no active update).
+pub fn stack(s: &Stack, active_update: Option<&UpdateId>) -> Value {
     json!({
         "id": s.id,
         "orgName": s.org_name,
         "projectName": s.project,
         "stackName": s.name,
-        "activeUpdate": "",
+        "activeUpdate": active_update.map(UpdateId::as_str).unwrap_or(""),
         "tags": s.tags,
         "version": s.version,
     })
 }
 
+/// One row of `GET /api/user/stacks` (`pulumi stack ls`).
 pub fn stack_summary(s: &Stack) -> Value {
-    json!({
+    let mut v = json!({
         "id": s.id,
         "orgName": s.org_name,
         "projectName": s.project,
         "stackName": s.name,
-        "resourceCount": 0,
         "links": {"self": format!("/api/stacks/{}/{}/{}", s.org_name, s.project, s.name)},
-    })
+    });
+    if let Some(t) = s.last_update {
+        v["lastUpdate"] = json!(t);
+    }
+    if let Some(n) = s.resource_count {
+        v["resourceCount"] = json!(n);
+    }
+    v
+}
+
+/// An update's status as `GET U` reports it (Pulumi's `UpdateStatus`; a cancelled
+/// update reads as failed, as the CLI knows no other final state there).
+pub fn update_status(status: UpdateStatus) -> &'static str {
+    match status {
+        UpdateStatus::Cancelled => "failed",
+        other => other.as_str(),
+    }
+}
+
+/// An update's result in history (Pulumi's `UpdateResult`).
+fn update_result(status: UpdateStatus) -> &'static str {
+    match status {
+        UpdateStatus::NotStarted => "not-started",
+        UpdateStatus::Running => "in-progress",
+        UpdateStatus::Succeeded => "succeeded",
+        UpdateStatus::Failed | UpdateStatus::Cancelled => "failed",
+    }
+}
+
+/// One entry of `stack history` (Pulumi's `UpdateInfo`), plus who ran it.
+pub fn update_info(e: &HistoryEntry) -> Value {
+    let u = &e.update;
+    let request: Value = serde_json::from_str(&u.request).unwrap_or(Value::Null);
+    let mut v = json!({
+        "updateID": u.id,
+        "kind": u.kind.as_str(),
+        "startTime": u.started,
+        "endTime": u.ended,
+        "message": request.pointer("/metadata/message").cloned().unwrap_or(json!("")),
+        "environment": request.pointer("/metadata/environment").cloned().unwrap_or(json!({})),
+        "config": request.get("config").cloned().unwrap_or(json!({})),
+        "result": update_result(u.status),
+        "status": u.status.as_str(),
+        "version": u.version,
+        "requestedBy": {"githubLogin": u.actor.login, "name": u.actor.name},
+    });
+    if let Some(changes) = u
+        .resource_changes
+        .as_deref()
+        .and_then(|c| serde_json::from_str::<Value>(c).ok())
+    {
+        v["resourceChanges"] = changes;
+    }
+    if let Some(n) = e.resource_count {
+        v["resourceCount"] = json!(n);
+    }
+    v
 }
 
 pub fn stack_team(t: &StackTeam) -> Value {

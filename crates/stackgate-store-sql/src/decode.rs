@@ -74,6 +74,8 @@ pub fn stack_from_row<R: SqlRow>(row: &R) -> StoreResult<Stack> {
         creator_token_id: get(row, "stack_creator_token_id")?,
         created: get(row, "stack_created")?,
         version: get(row, "stack_version")?,
+        last_update: get(row, "stack_last_update")?,
+        resource_count: get(row, "stack_resource_count")?,
     })
 }
 

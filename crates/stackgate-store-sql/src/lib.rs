@@ -11,7 +11,9 @@
 mod decode;
 mod results;
 mod row;
+mod state;
 
 pub use decode::*;
 pub use results::*;
 pub use row::*;
+pub use state::*;

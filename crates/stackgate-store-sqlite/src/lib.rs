@@ -22,6 +22,7 @@ mod orgs;
 
 mod sessions;
 mod stacks;
+mod state;
 mod teams;
 mod tokens;
 mod tx;

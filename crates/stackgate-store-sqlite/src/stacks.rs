@@ -16,6 +16,7 @@ pub(crate) const STACK_COLS: &str = "s.id AS stack_id, s.org_id AS stack_org_id,
      o.name AS stack_org_name, s.project AS stack_project, s.name AS stack_name, \
      s.creator_user_id AS stack_creator_user_id, s.creator_token_id AS stack_creator_token_id, \
      s.created AS stack_created, s.version AS stack_version, \
+     s.last_update AS stack_last_update, s.resource_count AS stack_resource_count, \
      (SELECT json_group_object(tg.name, tg.value) FROM stack_tags tg \
       WHERE tg.stack_id = s.id) AS stack_tags";
 

@@ -107,3 +107,7 @@ id_type!(
     /// An access token's id (never its value).
     TokenId
 );
+id_type!(
+    /// One update (update, preview, refresh, destroy or import) of a stack.
+    UpdateId
+);

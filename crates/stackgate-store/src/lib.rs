@@ -13,9 +13,11 @@
 
 mod ids;
 mod model;
+mod state;
 
-pub use ids::{OrgId, StackId, TeamId, TokenId, UserId};
+pub use ids::{OrgId, StackId, TeamId, TokenId, UpdateId, UserId};
 pub use model::*;
+pub use state::*;
 
 use async_trait::async_trait;
 
@@ -79,6 +81,7 @@ pub trait Tx:
     + StackStore
     + TokenStore
     + AuditStore
+    + StackStateStore
     + Send
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
@@ -258,6 +261,78 @@ pub trait TokenStore: Send {
     async fn touch_token(&mut self, token_id: &TokenId, last_used: i64) -> StoreResult<()>;
     /// Every token, deleted ones included, oldest first (for copying an installation).
     async fn all_tokens(&mut self) -> StoreResult<Vec<Token>>;
+}
+
+/// A stack's state: updates and their leases and events, the deployment of each version,
+/// and the wrapped secrets data key. Each backend implements it in its `state.rs`. Every
+/// row is keyed by the stack's id, so a rename or transfer keeps it, and deleting the
+/// stack deletes it (ON DELETE CASCADE).
+#[async_trait]
+pub trait StackStateStore: Send {
+    async fn insert_update(&mut self, update: &StackUpdate) -> StoreResult<()>;
+    async fn stack_update(
+        &mut self,
+        stack_id: &StackId,
+        id: &UpdateId,
+    ) -> StoreResult<Option<StackUpdate>>;
+    /// Writes an update's mutable fields (status, version, times, lease, resource
+    /// changes). `Conflict` when it would give the stack a second running update that
+    /// writes state (one per stack, enforced by the database).
+    async fn save_update(&mut self, update: &StackUpdate) -> StoreResult<()>;
+    /// The stack's running update that writes state, if any (previews do not hold it).
+    async fn active_update(&mut self, stack_id: &StackId) -> StoreResult<Option<StackUpdate>>;
+    /// The stack's updates, newest first; previews only when asked.
+    async fn list_updates(
+        &mut self,
+        stack_id: &StackId,
+        include_previews: bool,
+        offset: u32,
+        limit: u32,
+    ) -> StoreResult<Vec<StackUpdate>>;
+    /// The update that wrote `version` of the stack.
+    async fn update_by_version(
+        &mut self,
+        stack_id: &StackId,
+        version: i64,
+    ) -> StoreResult<Option<StackUpdate>>;
+    /// Appends engine events; a sequence number already stored is skipped (retries).
+    async fn append_update_events(
+        &mut self,
+        update_id: &UpdateId,
+        events: &[UpdateEvent],
+    ) -> StoreResult<()>;
+    /// Events of an update with `sequence > after`, in order, at most `limit`.
+    async fn update_events(
+        &mut self,
+        update_id: &UpdateId,
+        after: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<UpdateEvent>>;
+    /// Saves (or replaces) the deployment of one version.
+    async fn save_checkpoint(&mut self, checkpoint: &Checkpoint) -> StoreResult<()>;
+    /// The deployment of `version`, or of the newest saved version when `None`.
+    async fn checkpoint(
+        &mut self,
+        stack_id: &StackId,
+        version: Option<i64>,
+    ) -> StoreResult<Option<Checkpoint>>;
+    /// Keeps the newest `keep` versions' deployments and deletes older ones.
+    async fn prune_checkpoints(&mut self, stack_id: &StackId, keep: u32) -> StoreResult<u64>;
+    /// Records on the stack its current version, when it was last updated and how many
+    /// resources its newest deployment holds (what `stack ls` shows).
+    async fn set_stack_state(
+        &mut self,
+        stack_id: &StackId,
+        version: i64,
+        last_update: Timestamp,
+        resource_count: i64,
+    ) -> StoreResult<()>;
+    async fn stack_key(&mut self, stack_id: &StackId) -> StoreResult<Option<StackKey>>;
+    /// `Conflict` when the stack already has a key (a concurrent first use).
+    async fn insert_stack_key(&mut self, key: &StackKey) -> StoreResult<()>;
+    /// Every wrapped key (for re-wrapping under a new master key).
+    async fn all_stack_keys(&mut self) -> StoreResult<Vec<StackKey>>;
+    async fn replace_stack_key(&mut self, key: &StackKey) -> StoreResult<()>;
 }
 
 /// Audit events and each org's hash-chain head. Each backend implements it in its `audit.rs`.

@@ -223,7 +223,12 @@ pub struct Stack {
     pub creator_user_id: Option<UserId>,
     pub creator_token_id: Option<TokenId>,
     pub created: Timestamp,
+    /// The version of the newest update that wrote the stack's state (0: never updated).
     pub version: i64,
+    /// When an update last wrote the stack's state.
+    pub last_update: Option<Timestamp>,
+    /// Resources in the newest deployment (`None` before the first update).
+    pub resource_count: Option<i64>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -217,7 +217,7 @@ pub async fn confirm_delete(
 pub async fn delete(Path((org, project, stack)): Path3, p: Posted<Empty>) -> PageResult<Response> {
     p.signed
         .service
-        .delete_stack(&p.signed.ctx, &org, &project, &stack)
+        .delete_stack(&p.signed.ctx, &org, &project, &stack, false)
         .await?;
     back(&format!("/console/orgs/{org}/stacks"), "deleted")
 }

@@ -9,11 +9,14 @@ mod audit;
 mod members;
 mod op;
 mod orgs;
+mod secrets;
 mod sessions;
 mod stacks;
+mod state;
 mod teams;
 mod tokens;
 mod transfer;
+mod updates;
 mod users;
 
 use std::sync::Arc;
@@ -24,12 +27,15 @@ use stackgate_store::{NewAuditEvent, OrgId, Store, Timestamp, TokenId, Tx};
 pub use audit::{AuditExport, AuditPage, Verification, EXPORT_BATCH};
 pub use members::MemberPage;
 pub use orgs::{OrgSettingsUpdate, OrgView};
+pub use secrets::{SecretsKey, MAX_BATCH};
 pub use sessions::{check_password, ConsoleSession, SessionId, SessionPolicy, MIN_PASSWORD_LEN};
 pub use stacks::{
     CreateStack, MemberStackPermissions, StackListQuery, StackPage, StackTeam, TagChange,
 };
+pub use state::{Export, HistoryEntry, StackView, StateSettings};
 pub use teams::{MemberAction, TeamUpdate, TeamView};
 pub use tokens::CreatedToken;
+pub use updates::{LeaseCall, StartedUpdate, UpdateRef, EVENTS_PAGE, LEASE_SECONDS};
 
 pub(crate) use op::{Cache, Op};
 
@@ -49,6 +55,8 @@ pub struct Service {
     /// When a failed use of each known token was last recorded.
     failed_auth_recorded: Arc<DashMap<TokenId, i64>>,
     clock: Arc<dyn Clock>,
+    secrets: SecretsKey,
+    state_settings: StateSettings,
 }
 
 impl Service {
@@ -63,7 +71,15 @@ impl Service {
             cache: Arc::new(AuthCache::default()),
             failed_auth_recorded: Arc::new(DashMap::new()),
             clock,
+            secrets: SecretsKey::default(),
+            state_settings: StateSettings::default(),
         }
+    }
+
+    /// The service with these state-keeping settings.
+    pub fn with_state_settings(mut self, settings: StateSettings) -> Service {
+        self.state_settings = settings;
+        self
     }
 
     /// The current time, from the service's clock.

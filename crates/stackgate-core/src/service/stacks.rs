@@ -70,7 +70,7 @@ pub struct MemberStackPermissions {
 /// How many stacks a listing examines per store round-trip while filtering by visibility.
 const LIST_BATCH: u32 = 200;
 
-fn validate_tags(tags: &Tags) -> CoreResult<()> {
+pub(super) fn validate_tags(tags: &Tags) -> CoreResult<()> {
     for (name, value) in tags {
         if name.is_empty() || name.chars().count() > 255 || name.chars().any(char::is_control) {
             return Err(CoreError::bad_request(
@@ -204,6 +204,8 @@ impl Service {
             creator_token_id,
             created: op.now(),
             version: 0,
+            last_update: None,
+            resource_count: None,
         };
         op.insert_stack(&stack).await.map_err(|e| {
             CoreError::from_store(e, || {
@@ -373,11 +375,20 @@ impl Service {
         org_name: &str,
         project: &str,
         stack_name: &str,
+        force: bool,
     ) -> CoreResult<()> {
         let mut op = self.write(ctx, Cache::Keep).await?;
         let (org, stack, _) = op
             .stack_guard(org_name, project, stack_name, Action::DeleteStack)
             .await?;
+        op.refuse_if_updating(&org, &stack).await?;
+        if !force && stack.resource_count.unwrap_or(0) > 0 {
+            // The CLI recognises exactly this message and suggests `--force`.
+            return Err(CoreError::bad_request(
+                "Bad Request: Stack still contains resources.",
+            ));
+        }
+        // The stack's state (updates, versions, secrets key) goes with it (cascade).
         op.delete_stack(&stack.id).await?;
         op.record(
             &org.id,

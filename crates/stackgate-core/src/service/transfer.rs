@@ -36,6 +36,7 @@ impl Service {
         if new_project == stack.project && new_name == stack.name {
             return Ok(stack);
         }
+        op.refuse_if_updating(&org, &stack).await?;
         op.rename_stack(&stack.id, new_project, new_name)
             .await
             .map_err(|e| {
@@ -141,6 +142,7 @@ impl Op<'_> {
     /// Moves one stack and records the move in both orgs' logs.
     async fn move_one(&mut self, from: &Org, to: &Org, stack: &Stack) -> CoreResult<()> {
         let path = format!("{}/{}", stack.project, stack.name);
+        self.refuse_if_updating(from, stack).await?;
         if self
             .stack(&to.id, &stack.project, &stack.name)
             .await?

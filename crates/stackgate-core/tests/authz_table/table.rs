@@ -233,6 +233,14 @@ pub const TABLE: &[(Action, [Cell; NCOLS])] = &[
     (Action::RenameStack,          [ALWAYS, ADMIN, ADMIN, ADMIN, HIDDEN, HIDDEN, ADMIN, ALWAYS, ADMIN, HIDDEN, HIDDEN, HIDDEN]),
     // Stack admin (103): "grant/revoke its team access via the stack-centric endpoint".
     (Action::ManageStackTeams,     [ALWAYS, ADMIN, ADMIN, ADMIN, HIDDEN, HIDDEN, ADMIN, ALWAYS, ADMIN, HIDDEN, HIDDEN, HIDDEN]),
+    // State backend, "read": export, history, update status/events (and StackReference).
+    (Action::ReadStackState,       [ALWAYS, READ,  READ,  READ,  HIDDEN, HIDDEN, READ,  ALWAYS, READ,  HIDDEN, HIDDEN, HIDDEN]),
+    // "read": encrypt, batch-encrypt, decrypt, batch-decrypt, log-decryption.
+    (Action::UseStackSecrets,      [ALWAYS, READ,  READ,  READ,  HIDDEN, HIDDEN, READ,  ALWAYS, READ,  HIDDEN, HIDDEN, HIDDEN]),
+    // "read": `POST S/preview` and its start/events/complete.
+    (Action::PreviewStack,         [ALWAYS, READ,  READ,  READ,  HIDDEN, HIDDEN, READ,  ALWAYS, READ,  HIDDEN, HIDDEN, HIDDEN]),
+    // "write": update (also its dry-run pass), refresh, destroy, import, cancel.
+    (Action::UpdateStack,          [ALWAYS, WRITE, WRITE, WRITE, HIDDEN, HIDDEN, WRITE, ALWAYS, WRITE, HIDDEN, HIDDEN, HIDDEN]),
 ];
 
 // ---------------------------------------------------------------------------------------
@@ -424,7 +432,11 @@ pub fn spec_is_stack_action(action: Action) -> bool {
         | Action::DeleteStack
         | Action::RenameStack
         | Action::TransferStack
-        | Action::ManageStackTeams => true,
+        | Action::ManageStackTeams
+        | Action::ReadStackState
+        | Action::UseStackSecrets
+        | Action::PreviewStack
+        | Action::UpdateStack => true,
         Action::ReadOrg
         | Action::UpdateOrgSettings
         | Action::ManageMembers

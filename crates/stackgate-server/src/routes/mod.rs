@@ -6,6 +6,7 @@ pub mod audit;
 pub mod orgs;
 mod pulumi_team;
 pub mod stacks;
+pub mod state;
 pub mod table;
 pub mod tokens;
 pub mod user;
@@ -44,8 +45,10 @@ pub async fn healthz(State(s): State<AppState>) -> ApiResult<Json<Value>> {
     Ok(Json(json!({"status": "ok"})))
 }
 
-/// stackgate serves access management only: none of the state-storage capabilities
-/// (delta checkpoints, batch encryption, ...) that this endpoint advertises apply.
+/// What the Pulumi CLI may use beyond the base protocol: batch encryption (one call per
+/// many secrets instead of one each).
 pub async fn capabilities() -> Json<Value> {
-    Json(json!({"capabilities": []}))
+    Json(json!({"capabilities": [
+        {"capability": "batch-encrypt", "version": 1},
+    ]}))
 }

@@ -12,7 +12,7 @@ use stackgate_store::StackPermission;
 
 use super::{no_content, Path1, Path2, Path3, Path4};
 use crate::error::{required, ApiError, ApiResult};
-use crate::extract::{ApiJson, Auth};
+use crate::extract::{ApiJson, ApiQuery, Auth};
 use crate::wire;
 
 #[derive(Deserialize)]
@@ -56,15 +56,34 @@ pub async fn project_exists(auth: Auth, Path((org, project)): Path2) -> ApiResul
 }
 
 pub async fn get_stack(auth: Auth, Path((org, project, stack)): Path3) -> ApiResult<Json<Value>> {
-    let stack = auth
+    let view = auth
         .service
-        .get_stack(&auth.ctx, &org, &project, &stack)
+        .stack_view(&auth.ctx, &org, &project, &stack)
         .await?;
-    Ok(Json(wire::stack(&stack)))
+    Ok(Json(wire::stack(&view.stack, view.active_update.as_ref())))
 }
 
-pub async fn delete_stack(auth: Auth, Path((org, project, stack)): Path3) -> ApiResult<StatusCode> {
-    no_content(auth.service.delete_stack(&auth.ctx, &org, &project, &stack)).await
+#[derive(Deserialize)]
+pub struct DeleteQuery {
+    /// The CLI's `pulumi stack rm --force`.
+    force: Option<bool>,
+    /// The Pulumi Service provider's spelling.
+    #[serde(rename = "forceDestroy")]
+    force_destroy: Option<bool>,
+}
+
+/// `DELETE S?force=`: a stack that still has resources needs `force`.
+pub async fn delete_stack(
+    auth: Auth,
+    Path((org, project, stack)): Path3,
+    ApiQuery(q): ApiQuery<DeleteQuery>,
+) -> ApiResult<StatusCode> {
+    let force = q.force.or(q.force_destroy).unwrap_or(false);
+    no_content(
+        auth.service
+            .delete_stack(&auth.ctx, &org, &project, &stack, force),
+    )
+    .await
 }
 
 /// `PATCH .../tags`: the body is the complete new tag map.

@@ -12,7 +12,7 @@ use axum::http::Method;
 use axum::routing::{self, MethodRouter};
 use tower_http::compression::CompressionLayer;
 
-use super::{audit, orgs, pulumi_team, stacks, tokens, user};
+use super::{audit, orgs, pulumi_team, stacks, state, tokens, user};
 use crate::AppState;
 
 /// One API route: a method on a path template, and the handler mounted there.
@@ -51,6 +51,15 @@ impl Route {
 
     fn delete<H: Handler<T, AppState>, T: 'static>(path: &'static str, h: H) -> Route {
         Route::new(Method::DELETE, path, routing::delete(h))
+    }
+
+    /// PUT-less helper for routes whose request body is read by `StateBody` with its own
+    /// limit: lifts the API-wide 1 MiB limit so that the state limit applies.
+    fn state_sized(self) -> Route {
+        let endpoint = self
+            .endpoint
+            .layer(axum::extract::DefaultBodyLimit::disable());
+        Route { endpoint, ..self }
     }
 
     /// Gzips the response when the client accepts it (exports can be large; other
@@ -143,6 +152,103 @@ pub fn table() -> Vec<Route> {
         Route::delete(
             "/api/stacks/{org}/{project}/{stack}/tags/{tag}",
             stacks::delete_tag,
+        ),
+        // The state backend (the Pulumi CLI). `U` = S/{kind}/{updateId}.
+        Route::post(
+            "/api/stacks/{org}/{project}/{stack}/update",
+            state::create_update,
+        ),
+        Route::post(
+            "/api/stacks/{org}/{project}/{stack}/preview",
+            state::create_preview,
+        ),
+        Route::post(
+            "/api/stacks/{org}/{project}/{stack}/refresh",
+            state::create_refresh,
+        ),
+        Route::post(
+            "/api/stacks/{org}/{project}/{stack}/destroy",
+            state::create_destroy,
+        ),
+        Route::post(
+            "/api/stacks/{org}/{project}/{stack}/{kind}/{updateId}",
+            state::start_update,
+        ),
+        Route::get(
+            "/api/stacks/{org}/{project}/{stack}/{kind}/{updateId}",
+            state::get_update,
+        ),
+        Route::get(
+            "/api/stacks/{org}/{project}/{stack}/{kind}/{updateId}/events",
+            state::update_events,
+        ),
+        Route::post(
+            "/api/stacks/{org}/{project}/{stack}/{kind}/{updateId}/cancel",
+            state::cancel_update,
+        ),
+        Route::post(
+            "/api/stacks/{org}/{project}/{stack}/{kind}/{updateId}/renew_lease",
+            state::renew_lease,
+        ),
+        Route::patch(
+            "/api/stacks/{org}/{project}/{stack}/{kind}/{updateId}/checkpoint",
+            state::checkpoint,
+        )
+        .state_sized(),
+        Route::patch(
+            "/api/stacks/{org}/{project}/{stack}/{kind}/{updateId}/checkpointverbatim",
+            state::checkpoint,
+        )
+        .state_sized(),
+        Route::post(
+            "/api/stacks/{org}/{project}/{stack}/{kind}/{updateId}/events/batch",
+            state::events_batch,
+        )
+        .state_sized(),
+        Route::post(
+            "/api/stacks/{org}/{project}/{stack}/{kind}/{updateId}/complete",
+            state::complete_update,
+        ),
+        Route::get("/api/stacks/{org}/{project}/{stack}/export", state::export).gzipped(),
+        Route::get(
+            "/api/stacks/{org}/{project}/{stack}/export/{version}",
+            state::export_version,
+        )
+        .gzipped(),
+        Route::post("/api/stacks/{org}/{project}/{stack}/import", state::import).state_sized(),
+        Route::get(
+            "/api/stacks/{org}/{project}/{stack}/updates",
+            state::history,
+        ),
+        Route::get(
+            "/api/stacks/{org}/{project}/{stack}/updates/{version}",
+            state::update_info,
+        ),
+        Route::post(
+            "/api/stacks/{org}/{project}/{stack}/encrypt",
+            state::encrypt,
+        ),
+        Route::post(
+            "/api/stacks/{org}/{project}/{stack}/decrypt",
+            state::decrypt,
+        ),
+        Route::post(
+            "/api/stacks/{org}/{project}/{stack}/batch-encrypt",
+            state::batch_encrypt,
+        )
+        .state_sized(),
+        Route::post(
+            "/api/stacks/{org}/{project}/{stack}/batch-decrypt",
+            state::batch_decrypt,
+        )
+        .state_sized(),
+        Route::post(
+            "/api/stacks/{org}/{project}/{stack}/decrypt/log-decryption",
+            state::log_decryption,
+        ),
+        Route::post(
+            "/api/stacks/{org}/{project}/{stack}/decrypt/log-batch-decryption",
+            state::log_decryption,
         ),
         Route::get(
             "/api/stacks/{org}/{project}/{stack}/teams",

@@ -45,6 +45,7 @@ async fn forwarded_for_is_believed_only_from_trusted_proxies() {
         app.service.clone(),
         ServerConfig {
             trusted_proxies: Vec::new(),
+            ..ServerConfig::default()
         },
     );
     // In-process requests have no ConnectInfo: the peer counts as 127.0.0.1.
@@ -52,6 +53,7 @@ async fn forwarded_for_is_believed_only_from_trusted_proxies() {
         app.service.clone(),
         ServerConfig {
             trusted_proxies: vec!["127.0.0.1/32".parse().expect("a network")],
+            ..ServerConfig::default()
         },
     );
     assert_eq!(

@@ -39,6 +39,8 @@ fn stack(id: &str, org: &str, project: &str, name: &str, tag_pairs: &[(&str, &st
         creator_token_id: None,
         created: 4_000,
         version: 3,
+        last_update: None,
+        resource_count: None,
     }
 }
 
@@ -57,6 +59,8 @@ fn all_stacks() -> Vec<Stack> {
             creator_user_id: None,
             creator_token_id: Some("tok-creator".into()),
             version: 0,
+            last_update: None,
+            resource_count: None,
             ..stack(API_STAGING, "acme", "api", "staging", &[])
         },
         stack(GX_WEB_PROD, "globex", "web", "prod", &[("region", "eu")]),

@@ -1,0 +1,235 @@
+//! The state-bearing request bodies of the Pulumi update protocol, checked before anything
+//! is stored: a deployment (checkpoint, import), an engine-event batch. The deployment's
+//! text is kept byte for byte as received (an export must give back exactly what was
+//! saved, and delta checkpoints address its bytes); it is parsed only to be validated and
+//! to count its resources.
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::error::{CoreError, CoreResult};
+
+/// The newest deployment schema version accepted.
+pub const MAX_SCHEMA_VERSION: i64 = 4;
+
+/// A deployment to store: `{version, features?, deployment}` of a checkpoint or import.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeploymentState {
+    pub schema_version: i64,
+    /// JSON array text, when the deployment declares features.
+    pub features: Option<String>,
+    /// The `deployment` object's text, as received.
+    pub deployment: Vec<u8>,
+    pub resource_count: i64,
+}
+
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(default)]
+    version: i64,
+    #[serde(default, borrow)]
+    features: Option<&'a RawValue>,
+    #[serde(borrow)]
+    deployment: Option<&'a RawValue>,
+    #[serde(default, rename = "untypedDeployment", borrow)]
+    untyped: Option<&'a RawValue>,
+}
+
+/// The parts of a deployment that are checked.
+#[derive(Deserialize)]
+struct Deployment {
+    #[serde(default)]
+    resources: Option<Vec<Resource>>,
+}
+
+#[derive(Deserialize)]
+struct Resource {
+    urn: String,
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+fn malformed(detail: impl std::fmt::Display) -> CoreError {
+    CoreError::bad_request(format!("malformed deployment: {detail}"))
+}
+
+/// Reads a checkpoint (`{isInvalid, version, features, deployment}`), a verbatim checkpoint
+/// (`{version, untypedDeployment: {version, deployment}}`) or an import body
+/// (`{version, features, deployment}`).
+pub fn deployment_state(body: &[u8]) -> CoreResult<DeploymentState> {
+    let envelope: Envelope<'_> = serde_json::from_slice(body).map_err(malformed)?;
+    if let Some(untyped) = envelope.untyped {
+        // `untypedDeployment` is itself `{version, features?, deployment}`.
+        return deployment_state(untyped.get().as_bytes());
+    }
+    let deployment = envelope
+        .deployment
+        .ok_or_else(|| malformed("`deployment` is required"))?;
+    if !(1..=MAX_SCHEMA_VERSION).contains(&envelope.version) {
+        return Err(CoreError::bad_request(format!(
+            "unsupported deployment version {} (1 to {MAX_SCHEMA_VERSION} are accepted)",
+            envelope.version
+        )));
+    }
+    let features = match envelope.features {
+        None => None,
+        Some(raw) => {
+            let list: Vec<String> = serde_json::from_str(raw.get())
+                .map_err(|_| malformed("`features` must be a list of strings"))?;
+            (!list.is_empty()).then(|| raw.get().to_string())
+        }
+    };
+    let text = deployment.get();
+    if !text.starts_with('{') {
+        return Err(malformed("`deployment` must be an object"));
+    }
+    let parsed: Deployment = serde_json::from_str(text).map_err(malformed)?;
+    let resources = parsed.resources.unwrap_or_default();
+    if let Some(bad) = resources
+        .iter()
+        .find(|r| r.urn.is_empty() || r.kind.is_empty())
+    {
+        return Err(malformed(format!(
+            "a resource has an empty urn or type ({:?})",
+            bad.urn
+        )));
+    }
+    Ok(DeploymentState {
+        schema_version: envelope.version,
+        features,
+        deployment: text.as_bytes().to_vec(),
+        resource_count: i64::try_from(resources.len()).unwrap_or(i64::MAX),
+    })
+}
+
+/// The export body of a stored deployment: `{"version":N,"features":[..],"deployment":{..}}`,
+/// assembled around the stored text without re-encoding it.
+pub fn export_body(schema_version: i64, features: Option<&str>, deployment: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(deployment.len() + 64);
+    out.extend_from_slice(format!("{{\"version\":{schema_version},").as_bytes());
+    if let Some(f) = features {
+        out.extend_from_slice(b"\"features\":");
+        out.extend_from_slice(f.as_bytes());
+        out.push(b',');
+    }
+    out.extend_from_slice(b"\"deployment\":");
+    out.extend_from_slice(deployment);
+    out.push(b'}');
+    out
+}
+
+/// One engine event of a batch: its sequence number, its JSON text, and the resource
+/// changes when it is the engine's summary.
+pub struct EngineEvent {
+    pub sequence: i64,
+    pub body: String,
+    pub resource_changes: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Batch<'a> {
+    #[serde(borrow)]
+    events: Vec<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct EventHead<'a> {
+    sequence: i64,
+    #[serde(default, rename = "summaryEvent", borrow)]
+    summary: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct Summary<'a> {
+    #[serde(default, rename = "resourceChanges", borrow)]
+    resource_changes: Option<&'a RawValue>,
+}
+
+/// Reads `{events: [{sequence, timestamp, <event>}]}`.
+pub fn engine_events(body: &[u8]) -> CoreResult<Vec<EngineEvent>> {
+    let bad = |e: serde_json::Error| CoreError::bad_request(format!("malformed events: {e}"));
+    let batch: Batch<'_> = serde_json::from_slice(body).map_err(bad)?;
+    let mut out = Vec::with_capacity(batch.events.len());
+    for raw in batch.events {
+        let head: EventHead<'_> = serde_json::from_str(raw.get()).map_err(bad)?;
+        if head.sequence < 0 {
+            return Err(CoreError::bad_request(
+                "malformed events: sequence must not be negative",
+            ));
+        }
+        let resource_changes = match head.summary {
+            None => None,
+            Some(s) => serde_json::from_str::<Summary<'_>>(s.get())
+                .map_err(bad)?
+                .resource_changes
+                .map(|c| c.get().to_string()),
+        };
+        out.push(EngineEvent {
+            sequence: head.sequence,
+            body: raw.get().to_string(),
+            resource_changes,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_the_deployment_text_and_counts_resources() {
+        let body = br#"{"isInvalid":false,"version":3,"deployment":{"manifest":{},
+            "resources":[{"urn":"urn:pulumi:s::p::pulumi:pulumi:Stack::p-s","type":"pulumi:pulumi:Stack"}]}}"#;
+        let state = deployment_state(body).expect("valid");
+        assert_eq!(state.resource_count, 1);
+        assert_eq!(state.schema_version, 3);
+        assert!(state.deployment.starts_with(b"{\"manifest\":{},\n"));
+        let export = export_body(3, None, &state.deployment);
+        let back = deployment_state(&export).expect("export reads back");
+        assert_eq!(back, state);
+    }
+
+    #[test]
+    fn refuses_malformed_deployments() {
+        for body in [
+            &b"{"[..],
+            b"[]",
+            b"{\"version\":3}",
+            b"{\"version\":3,\"deployment\":[]}",
+            b"{\"version\":0,\"deployment\":{}}",
+            b"{\"version\":99,\"deployment\":{}}",
+            b"{\"version\":3,\"deployment\":{\"resources\":{}}}",
+            b"{\"version\":3,\"deployment\":{\"resources\":[{\"urn\":\"\",\"type\":\"t\"}]}}",
+            b"{\"version\":3,\"features\":\"x\",\"deployment\":{}}",
+        ] {
+            assert!(
+                matches!(deployment_state(body), Err(CoreError::BadRequest(_))),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
+
+    #[test]
+    fn reads_verbatim_checkpoints() {
+        let body = br#"{"version":3,"sequenceNumber":1,"untypedDeployment":{"version":3,"deployment":{"resources":[]}}}"#;
+        let state = deployment_state(body).expect("valid");
+        assert_eq!(state.deployment, b"{\"resources\":[]}");
+    }
+
+    #[test]
+    fn reads_event_batches_and_the_summary() {
+        let body = br#"{"events":[{"sequence":2,"timestamp":1,"summaryEvent":{"resourceChanges":{"create":2}}},
+            {"sequence":1,"timestamp":1,"stdoutEvent":{"message":"hi"}}]}"#;
+        let events = engine_events(body).expect("valid");
+        assert_eq!(events.len(), 2);
+        assert_eq!(
+            events[0].resource_changes.as_deref(),
+            Some("{\"create\":2}")
+        );
+        assert!(events[1].resource_changes.is_none());
+        assert!(engine_events(b"{\"events\":[{\"timestamp\":1}]}").is_err());
+        assert!(engine_events(b"{\"events\":[{\"sequence\":-1}]}").is_err());
+    }
+}
