@@ -118,6 +118,53 @@ pub fn export_body(schema_version: i64, features: Option<&str>, deployment: &[u8
     out
 }
 
+/// The stack a deployment's "service" secrets provider names: `(owner, project, stack)`.
+pub type StackName<'a> = (&'a str, &'a str, &'a str);
+
+/// Rewrites a deployment whose "service" secrets provider names the stack `old` so that
+/// it names `new` (after a rename or transfer: the CLI decrypts through the stack the
+/// deployment names, and the old name no longer exists). Only the `secrets_providers`
+/// value is replaced; every other byte stays. `None` when there is nothing to change
+/// (another provider, or a state imported from another stack, whose ciphertexts belong
+/// to that stack).
+pub fn rename_secrets_provider(
+    deployment: &[u8],
+    old: StackName<'_>,
+    new: StackName<'_>,
+) -> CoreResult<Option<Vec<u8>>> {
+    let top: std::collections::BTreeMap<String, &RawValue> =
+        serde_json::from_slice(deployment).map_err(malformed)?;
+    let Some(raw) = top.get("secrets_providers") else {
+        return Ok(None);
+    };
+    let mut provider: serde_json::Value = serde_json::from_str(raw.get()).map_err(malformed)?;
+    if provider.get("type").and_then(|t| t.as_str()) != Some("service") {
+        return Ok(None);
+    }
+    let Some(state) = provider.get_mut("state").and_then(|s| s.as_object_mut()) else {
+        return Ok(None);
+    };
+    let field = |name: &str| state.get(name).and_then(|v| v.as_str()).unwrap_or("");
+    if (field("owner"), field("project"), field("stack")) != old {
+        return Ok(None);
+    }
+    state.insert("owner".into(), new.0.into());
+    state.insert("project".into(), new.1.into());
+    state.insert("stack".into(), new.2.into());
+    // `raw` borrows from `deployment`: its offset there is where the value sits.
+    let start = (raw.get().as_ptr() as usize).wrapping_sub(deployment.as_ptr() as usize);
+    let end = start + raw.get().len();
+    if end > deployment.len() {
+        return Err(CoreError::Internal("secrets provider outside the deployment".into()));
+    }
+    let replacement = provider.to_string();
+    let mut out = Vec::with_capacity(deployment.len() + replacement.len());
+    out.extend_from_slice(&deployment[..start]);
+    out.extend_from_slice(replacement.as_bytes());
+    out.extend_from_slice(&deployment[end..]);
+    Ok(Some(out))
+}
+
 /// One engine event of a batch: its sequence number, its JSON text, and the resource
 /// changes when it is the engine's summary.
 pub struct EngineEvent {
@@ -231,5 +278,25 @@ mod tests {
         assert!(events[1].resource_changes.is_none());
         assert!(engine_events(b"{\"events\":[{\"timestamp\":1}]}").is_err());
         assert!(engine_events(b"{\"events\":[{\"sequence\":-1}]}").is_err());
+    }
+
+    #[test]
+    fn renames_the_service_provider_and_nothing_else() {
+        let d = br#"{"manifest":{"time":"t"},"secrets_providers":{"type":"service","state":{"url":"http://x","owner":"acme","project":"web","stack":"dev"}},"resources":[{"urn":"u","type":"t","outputs":{"secrets_providers":1}}]}"#;
+        let out = rename_secrets_provider(d, ("acme", "web", "dev"), ("beta", "web2", "prod"))
+            .expect("valid")
+            .expect("changed");
+        let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
+        assert_eq!(v["secrets_providers"]["state"]["owner"], "beta");
+        assert_eq!(v["secrets_providers"]["state"]["stack"], "prod");
+        assert_eq!(v["secrets_providers"]["state"]["url"], "http://x");
+        assert!(out.starts_with(br#"{"manifest":{"time":"t"},"secrets_providers":{"#));
+        assert!(out.ends_with(br#""resources":[{"urn":"u","type":"t","outputs":{"secrets_providers":1}}]}"#));
+        // A state that names another stack (imported from it) is left alone.
+        let other = rename_secrets_provider(d, ("acme", "web", "other"), ("a", "b", "c"));
+        assert!(other.expect("valid").is_none());
+        let passphrase = br#"{"secrets_providers":{"type":"passphrase","state":{}}}"#;
+        let none = rename_secrets_provider(passphrase, ("a", "b", "c"), ("d", "e", "f"));
+        assert!(none.expect("valid").is_none());
     }
 }

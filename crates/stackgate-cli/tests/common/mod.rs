@@ -8,6 +8,8 @@
     reason = "each test binary uses a different subset of the helpers"
 )]
 
+pub mod pulumi;
+
 #[allow(unused_imports, reason = "only the PostgreSQL tests use it")]
 pub use stackgate_store_testkit::pg;
 

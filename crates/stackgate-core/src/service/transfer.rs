@@ -1,7 +1,7 @@
 //! Stack moves: a rename within its organization, and transfers between organizations
 //! (one stack, or every stack of an org, all or nothing). A stack keeps its id through
-//! either, so what is keyed by it (tags, grants, later its state and secrets) moves with
-//! it. Both sides of a transfer record it; the two orgs' audit chains are locked in the
+//! either, so what is keyed by it (tags, grants, its state and secrets key) moves with
+//! it; the secrets provider named in its saved deployments follows the new name. Both sides of a transfer record it; the two orgs' audit chains are locked in the
 //! global order first, so transfers in opposite directions queue, not deadlock.
 
 use stackgate_store::{Org, Stack};
@@ -11,6 +11,7 @@ use crate::authz::{self, Action, StackFacts};
 use crate::catalog::EventType;
 use crate::error::{CoreError, CoreResult};
 use crate::principal::Ctx;
+use crate::state_body::{self, StackName};
 use crate::validate;
 
 impl Service {
@@ -37,6 +38,12 @@ impl Service {
             return Ok(stack);
         }
         op.refuse_if_updating(&org, &stack).await?;
+        op.rehome_secrets(
+            &stack,
+            (org_name, project, stack_name),
+            (org_name, new_project, new_name),
+        )
+        .await?;
         op.rename_stack(&stack.id, new_project, new_name)
             .await
             .map_err(|e| {
@@ -154,6 +161,12 @@ impl Op<'_> {
             )));
         }
         self.move_stack(&stack.id, &to.id).await?;
+        self.rehome_secrets(
+            stack,
+            (&from.name, &stack.project, &stack.name),
+            (&to.name, &stack.project, &stack.name),
+        )
+        .await?;
         let desc = format!(
             "stack '{path}' transferred from '{}' to '{}'",
             from.name, to.name
@@ -161,5 +174,31 @@ impl Op<'_> {
         let event = EventType::StackTransferredToOrganization;
         self.record(&from.id, event, desc.clone()).await?;
         self.record(&to.id, event, desc).await
+    }
+}
+
+impl Op<'_> {
+    /// Keeps a renamed or transferred stack's secrets usable by the CLI, which decrypts
+    /// through the stack its deployment's "service" secrets provider names: every kept
+    /// version that names the stack's old name is rewritten to name the new one. (The
+    /// data key is bound to the stack's id, so the ciphertexts themselves stay valid.)
+    async fn rehome_secrets(
+        &mut self,
+        stack: &Stack,
+        old: StackName<'_>,
+        new: StackName<'_>,
+    ) -> CoreResult<()> {
+        for version in (1..=stack.version).rev() {
+            let Some(mut checkpoint) = self.checkpoint(&stack.id, Some(version)).await? else {
+                continue;
+            };
+            if let Some(renamed) =
+                state_body::rename_secrets_provider(&checkpoint.deployment, old, new)?
+            {
+                checkpoint.deployment = renamed;
+                self.save_checkpoint(&checkpoint).await?;
+            }
+        }
+        Ok(())
     }
 }
