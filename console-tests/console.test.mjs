@@ -214,6 +214,37 @@ test("the console", async (t) => {
     assert.deepEqual(unlabeled, []);
   });
 
+  await t.test("a stack's update history and an update's log (text, never markup)", async () => {
+    let dialogs = 0;
+    alice.on("dialog", (d) => { dialogs += 1; d.dismiss(); });
+    await alice.goto("/console/orgs/acme/stacks");
+    const listed = alice.locator("tbody tr", { hasText: "website/production" });
+    assert.match(await listed.locator("td[data-label='Last update']").innerText(), /UTC$/);
+    assert.equal(await listed.locator("td[data-label='Resources']").innerText(), "2");
+    const staging = alice.locator("tbody tr", { hasText: "website/staging" });
+    assert.equal(await staging.locator("td[data-label='Last update']").innerText(), "never");
+    await alice.goto("/console/orgs/acme/stacks/website/production");
+    const rows = alice.locator("#history tbody tr");
+    assert.equal(await rows.count(), 1);
+    const row = await rows.first().innerText();
+    for (const want of [/succeeded/, /2 create/, /alice/, /Deploy the <b>new<\/b> landing page/]) {
+      assert.match(row, want);
+    }
+    assert.equal(await alice.locator("#history .badge.token").count(), 0, "alice is not a token");
+    await shots(alice, "31-stack-history");
+    await alice.getByRole("link", { name: "Update 1" }).click();
+    await alice.getByRole("heading", { name: "website/production: update 1" }).waitFor();
+    const log = await alice.locator("pre.log").innerText();
+    assert.match(log, /^Updating \(production\)$/m);
+    assert.match(log, /^create: urn:pulumi:production::website::aws:s3\/bucket:Bucket::site$/m);
+    assert.match(log, /^warning: .*public bucket <script>alert\(1\)<\/script>$/m);
+    assert.match(log, /^Resources: 2 create\. Duration: 2s\.$/m);
+    assert.ok(!log.includes("\u001b") && !log.includes("<{%"), "colour codes dropped");
+    assert.equal(await alice.locator("main script, main b").count(), 0, "event text is not markup");
+    assert.equal(dialogs, 0);
+    await shots(alice, "32-update-log");
+  });
+
   await t.test("create a team token and a personal token; values shown once", async () => {
     await alice.goto("/console/orgs/acme/teams/platform");
     await alice.getByLabel("Name", { exact: true }).fill("platform-ci");

@@ -62,6 +62,31 @@ api -X POST "$BASE/api/stacks/acme/website" -d '{"stackName":"staging","tags":{"
 api -X POST "$BASE/api/orgs/acme/teams/pulumi" -d '{"organization":"acme","teamType":"pulumi","name":"platform","displayName":"Platform","description":"Runs the platform"}'
 api -X PATCH "$BASE/api/orgs/acme/teams/platform" -d '{"addStackPermission":{"projectName":"website","stackName":"production","permission":102}}'
 
+# One update of website/production, run the way the Pulumi CLI runs one (create, start,
+# engine events and a checkpoint under the lease, complete), so the history and the update
+# page have something to show. Its output carries colour codes and a <script> to escape.
+json_field() { node -e 'let s="";process.stdin.on("data",(d)=>{s+=d}).on("end",()=>console.log(JSON.parse(s)[process.argv[1]]))' "$1"; }
+S="$BASE/api/stacks/acme/website/production"
+UPDATE_ID="$(curl -fsS -H "Authorization: token $ALICE_TOKEN" -H 'Content-Type: application/json' \
+  -X POST "$S/update" -d '{"metadata":{"message":"Deploy the <b>new</b> landing page"},"config":{}}' | json_field updateID)"
+LEASE="$(curl -fsS -H "Authorization: token $ALICE_TOKEN" -H 'Content-Type: application/json' \
+  -X POST "$S/update/$UPDATE_ID" -d '{"tags":{}}' | json_field token)"
+lease() { curl -fsS -H "Authorization: update-token $LEASE" -H 'Content-Type: application/json' "$@" >/dev/null; }
+URN='urn:pulumi:production::website::aws:s3/bucket:Bucket'
+lease -X POST "$S/update/$UPDATE_ID/events/batch" -d @- <<JSON
+{"events":[
+ {"sequence":0,"timestamp":1,"preludeEvent":{"config":{}}},
+ {"sequence":1,"timestamp":1,"stdoutEvent":{"message":"\u001b[1mUpdating (production)\u001b[0m\n","color":"always"}},
+ {"sequence":2,"timestamp":1,"resourcePreEvent":{"metadata":{"op":"create","urn":"$URN::site","type":"aws:s3/bucket:Bucket"}}},
+ {"sequence":3,"timestamp":2,"resOutputsEvent":{"metadata":{"op":"create","urn":"$URN::site","type":"aws:s3/bucket:Bucket"}}},
+ {"sequence":4,"timestamp":2,"diagnosticEvent":{"message":"<{%fg 3%}>public bucket <script>alert(1)</script><{%reset%}>\n","severity":"warning","urn":"$URN::site","color":"raw"}},
+ {"sequence":5,"timestamp":3,"summaryEvent":{"resourceChanges":{"create":2},"durationSeconds":2,"maybeCorrupt":false}}
+]}
+JSON
+lease -X PATCH "$S/update/$UPDATE_ID/checkpoint" \
+  -d "{\"version\":3,\"deployment\":{\"manifest\":{},\"resources\":[{\"urn\":\"$URN::site\",\"type\":\"aws:s3/bucket:Bucket\"},{\"urn\":\"$URN::logs\",\"type\":\"aws:s3/bucket:Bucket\"}]}}"
+lease -X POST "$S/update/$UPDATE_ID/complete" -d '{"status":"succeeded"}'
+
 mkdir -p target/screenshots
 echo "== browser tests against $BASE"
 status=0

@@ -433,7 +433,8 @@ async fn main() -> Result<()> {
             let c = &report.counts;
             println!(
                 "copied: {} users ({} with passwords), {} orgs, {} memberships, {} teams, \
-                 {} team members, {} stacks, {} team grants, {} tokens, {} audit events",
+                 {} team members, {} stacks, {} team grants, {} tokens, {} audit events, \
+                 {} updates ({} engine events), {} checkpoints, {} stack keys",
                 c.users,
                 c.password_hashes,
                 c.orgs,
@@ -443,8 +444,18 @@ async fn main() -> Result<()> {
                 c.stacks,
                 c.team_grants,
                 c.tokens,
-                c.audit_events
+                c.audit_events,
+                c.updates,
+                c.update_events,
+                c.checkpoints,
+                c.stack_keys
             );
+            if c.stack_keys > 0 {
+                println!(
+                    "the stack keys are wrapped by the source's secrets master key: run the \
+                     destination with that key (--secrets-key-file or STACKGATE_SECRETS_KEY)"
+                );
+            }
             for (org, checked) in &report.verified_chains {
                 println!(
                     "ok: audit chain of '{org}' verified on the destination ({checked} events)"

@@ -18,8 +18,9 @@ fn ok(st: u16, body: &Value, what: &str) {
 
 /// A SQLite installation with members, a team with a grant, stacks, live and deleted
 /// tokens, audit events, and a password hash. Returns (url, alice's token).
-/// The source database, alice's token, and the value of a token that was revoked there.
-fn source(dir: &std::path::Path) -> (String, String, String) {
+/// The source database, alice's token, the value of a token that was revoked there, and
+/// a ciphertext of stack `proj/dev` (whose state holds one resource).
+fn source(dir: &std::path::Path) -> (String, String, String, String) {
     let url = format!("sqlite://{}", dir.join("source.db").display());
     let alice = init(&url);
     create_user(&url, "bob");
@@ -67,12 +68,26 @@ fn source(dir: &std::path::Path) -> (String, String, String) {
             json!({"name": "devs-ci", "description": "", "expires": 0}),
         ),
     ];
+    let deployment = json!({"version": 3, "deployment": {
+        "manifest": {"time": "2026-01-01T00:00:00Z", "magic": "", "version": ""},
+        "resources": [{"urn": "urn:pulumi:dev::proj::pulumi:pulumi:Stack::proj-dev",
+                       "type": "pulumi:pulumi:Stack", "custom": false}]}});
     let mut last = Value::Null;
     for (method, path, body) in calls {
         let (st, resp) = s.call(method, path, Some(&alice), Some(&body));
         ok(st, &resp, &format!("{method} {path}"));
         last = resp;
     }
+    let (st, resp) = s.post("/api/stacks/acme/proj/dev/import", &alice, &deployment);
+    ok(st, &resp, "import a state");
+    // "hunter2", base64.
+    let (st, resp) = s.post(
+        "/api/stacks/acme/proj/dev/encrypt",
+        &alice,
+        &json!({"plaintext": "aHVudGVyMg=="}),
+    );
+    ok(st, &resp, "encrypt");
+    let ciphertext = resp["ciphertext"].as_str().expect("ciphertext").to_string();
     let team_token_id = last["id"].as_str().expect("id").to_string();
     let revoked = last["tokenValue"].as_str().expect("tokenValue").to_string();
     let (st, resp) = s.delete(
@@ -90,11 +105,11 @@ fn source(dir: &std::path::Path) -> (String, String, String) {
             .expect("set a password hash");
         pool.close().await;
     });
-    (url, alice, revoked)
+    (url, alice, revoked, ciphertext)
 }
 
 /// Copies `from` into the empty `to` and checks the destination.
-fn copy_and_check(from: &str, to: &str, alice: &str, revoked: &str) {
+fn copy_and_check(from: &str, to: &str, alice: &str, revoked: &str, ciphertext: &str) {
     let (code, out) = run(&["copy", "--from", from, "--to", to]);
     assert_eq!(code, 0, "copy: {out}");
     assert!(out.contains("2 users (1 with passwords), 1 orgs, 2 memberships, 1 teams, 2 team members, 2 stacks, 1 team grants, 4 tokens"), "{out}");
@@ -103,8 +118,28 @@ fn copy_and_check(from: &str, to: &str, alice: &str, revoked: &str) {
         "{out}"
     );
 
-    let s = Server::start(to, &[]);
+    assert!(
+        out.contains("1 updates") && out.contains("1 checkpoints") && out.contains("1 stack keys"),
+        "{out}"
+    );
+    // The destination runs with the source's master key (the key is not in the database).
+    let key = format!("{}.secrets-key", from.trim_start_matches("sqlite://"));
+    let s = Server::start(to, &["--secrets-key-file", &key]);
     s.wait_ready(Duration::from_secs(20));
+    let (st, body) = s.get("/api/stacks/acme/proj/dev/export", alice);
+    ok(st, &body, "export the copied state");
+    assert_eq!(
+        body["deployment"]["resources"].as_array().map(Vec::len),
+        Some(1),
+        "{body}"
+    );
+    let (st, body) = s.post(
+        "/api/stacks/acme/proj/dev/decrypt",
+        alice,
+        &json!({"ciphertext": ciphertext}),
+    );
+    ok(st, &body, "decrypt a secret of the source");
+    assert_eq!(body["plaintext"], "aHVudGVyMg==", "{body}");
     let (st, body) = s.get("/api/user", alice);
     ok(st, &body, "alice's token works on the destination");
     let (st, body) = s.get("/api/user", revoked);
@@ -133,9 +168,9 @@ fn copy_and_check(from: &str, to: &str, alice: &str, revoked: &str) {
 #[test]
 fn copy_sqlite_to_sqlite() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (from, alice, revoked) = source(dir.path());
+    let (from, alice, revoked, ciphertext) = source(dir.path());
     let to = format!("sqlite://{}", dir.path().join("copy.db").display());
-    copy_and_check(&from, &to, &alice, &revoked);
+    copy_and_check(&from, &to, &alice, &revoked, &ciphertext);
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let hash: Option<String> = runtime.block_on(async {
         let pool = sqlx::SqlitePool::connect(&to).await.expect("open copy");
@@ -158,8 +193,8 @@ fn copy_sqlite_to_postgres() {
         return;
     };
     let dir = tempfile::tempdir().expect("tempdir");
-    let (from, alice, revoked) = source(dir.path());
-    copy_and_check(&from, &db.url(), &alice, &revoked);
+    let (from, alice, revoked, ciphertext) = source(dir.path());
+    copy_and_check(&from, &db.url(), &alice, &revoked, &ciphertext);
     let hash: Option<String> = runtime.block_on(async {
         let pool = db.raw().await;
         let hash = sqlx::query_scalar("SELECT password_hash FROM users WHERE login = 'bob'")

@@ -50,7 +50,10 @@ fn lifecycle(sg: &Installation, bin: &std::path::Path) {
     let config = std::fs::read_to_string(alice.project.path().join("Pulumi.dev.yaml"))
         .expect("stack config");
     assert!(config.contains("secure:"), "{config}");
-    assert!(!config.contains(SECRET), "plaintext in the stack config: {config}");
+    assert!(
+        !config.contains(SECRET),
+        "plaintext in the stack config: {config}"
+    );
 
     let up = alice.ok(&["up", "--yes", "--non-interactive"]);
     assert!(up.contains("1 created"), "{up}");
@@ -67,7 +70,11 @@ fn lifecycle(sg: &Installation, bin: &std::path::Path) {
 
     let preview = alice.ok(&["preview", "--non-interactive"]);
     assert!(preview.contains("1 unchanged"), "{preview}");
-    assert_eq!(version(sg, "acme/web/dev"), 2, "a preview writes no version");
+    assert_eq!(
+        version(sg, "acme/web/dev"),
+        2,
+        "a preview writes no version"
+    );
     alice.ok(&["refresh", "--yes", "--non-interactive"]);
     assert_eq!(version(sg, "acme/web/dev"), 3);
 
@@ -96,13 +103,19 @@ fn lifecycle(sg: &Installation, bin: &std::path::Path) {
     let exported_text = serde_json::to_string(&exported).expect("json");
     assert!(!exported_text.contains(SECRET), "plaintext in the export");
     let urns = |d: &Value| -> Vec<Value> {
-        let list = d["deployment"]["resources"].as_array().cloned().unwrap_or_default();
+        let list = d["deployment"]["resources"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         list.iter().map(|r| r["urn"].clone()).collect()
     };
     // (Secret outputs are encrypted again by each update, so only the URNs compare.)
     let first = alice.json(&["stack", "export", "--version", "1"]);
     assert_eq!(urns(&first), urns(&exported), "{first}");
-    assert_ne!(first["deployment"], exported["deployment"], "version 1 is not the newest");
+    assert_ne!(
+        first["deployment"], exported["deployment"],
+        "version 1 is not the newest"
+    );
     let missing = alice.refused(&["stack", "export", "--version", "42"]);
     assert!(missing.contains("404"), "{missing}");
 
@@ -132,7 +145,14 @@ fn lifecycle(sg: &Installation, bin: &std::path::Path) {
     let (st, _) = sg.server.get("/api/stacks/acme/web/dev", &sg.alice);
     assert_eq!(st, 404, "the removed stack is gone");
     // The copy still has its resource, so it needs --force.
-    alice.ok(&["stack", "rm", "acme/web/copy", "--yes", "--force", "--non-interactive"]);
+    alice.ok(&[
+        "stack",
+        "rm",
+        "acme/web/copy",
+        "--yes",
+        "--force",
+        "--non-interactive",
+    ]);
 
     let events = sg.events();
     // 2 ups + refresh + destroy, each with its preview pass, plus the preview.
@@ -143,9 +163,10 @@ fn lifecycle(sg: &Installation, bin: &std::path::Path) {
         .collect();
     assert!(completed.len() >= 8, "{completed:?}");
     assert!(
-        completed
-            .iter()
-            .all(|e| e["description"].as_str().unwrap_or("").contains("succeeded")),
+        completed.iter().all(|e| e["description"]
+            .as_str()
+            .unwrap_or("")
+            .contains("succeeded")),
         "{completed:?}"
     );
     assert!(count(&events, "stack-exported") >= 2, "{events:?}");
@@ -178,7 +199,10 @@ fn update_lifecycle_on_sqlite() {
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{key}");
     }
-    assert!(sg.server.logged("BACK THIS FILE UP"), "the key's creation is announced");
+    assert!(
+        sg.server.logged("BACK THIS FILE UP"),
+        "the key's creation is announced"
+    );
 }
 
 #[test]
@@ -198,7 +222,10 @@ fn update_lifecycle_on_postgres() {
         let alice = Cli::login_with(&bin, &keyless.server, &keyless.alice, PROGRAM);
         alice.ok(&["stack", "init", "acme/web/nokey", "--non-interactive"]);
         let out = alice.refused(&["config", "set", "--secret", "dbPassword", SECRET]);
-        assert!(out.contains("503") && out.contains("--secrets-key-file"), "{out}");
+        assert!(
+            out.contains("503") && out.contains("--secrets-key-file"),
+            "{out}"
+        );
         alice.ok(&["stack", "rm", "--yes", "--non-interactive"]);
     }
     let schema2 = runtime
@@ -248,7 +275,10 @@ outputs:
     assert_eq!(outputs["fromProd"], "hello", "{outputs}");
     assert_eq!(outputs["prodPassword"], SECRET, "{outputs}");
     let plain = team.json(&["stack", "output", "--json"]);
-    assert_eq!(plain["prodPassword"], "[secret]", "a referenced secret stays secret");
+    assert_eq!(
+        plain["prodPassword"], "[secret]",
+        "a referenced secret stays secret"
+    );
 
     // Without read on the referenced stack (org default none), the reference fails.
     let none = json!({"setDefaultStackPermission": 0});
@@ -349,12 +379,18 @@ fn the_permission_matrix_holds_through_the_cli() {
     alice.ok(&["stack", "init", "acme/web/hidden", "--non-interactive"]);
     let outsider = Cli::login(&bin, &sg.server, &common::create_user(&sg.db, "mallory"));
     let out = outsider.refused(&["stack", "select", "acme/web/hidden"]);
-    assert!(out.contains("404") || out.contains("no stack named"), "{out}");
+    assert!(
+        out.contains("404") || out.contains("no stack named"),
+        "{out}"
+    );
 
     let refusals = sg
         .events()
         .iter()
         .filter(|e| e["event"] == "auth-failure-stack-permission")
         .count();
-    assert!(refusals >= 5, "the refused updates and the removal are audited");
+    assert!(
+        refusals >= 5,
+        "the refused updates and the removal are audited"
+    );
 }

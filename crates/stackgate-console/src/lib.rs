@@ -59,7 +59,7 @@ pub fn router(service: Service, config: ConsoleConfig) -> Router {
         limiter: Arc::new(session::Limiter::new(config.rate_limit)),
         config: Arc::new(config),
     };
-    use pages::{audit, members, org, settings, stacks, teams, tokens};
+    use pages::{audit, members, org, settings, stacks, teams, tokens, updates};
     let console = Router::new()
         .route("/console", get(org::home))
         .route("/console/", get(org::home))
@@ -117,6 +117,10 @@ pub fn router(service: Service, config: ConsoleConfig) -> Router {
         .route(
             "/console/orgs/{org}/stacks/{project}/{stack}",
             get(stacks::show),
+        )
+        .route(
+            "/console/orgs/{org}/stacks/{project}/{stack}/updates/{id}",
+            get(updates::show),
         )
         .route(
             "/console/orgs/{org}/stacks/{project}/{stack}/transfer",

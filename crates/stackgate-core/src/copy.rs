@@ -1,6 +1,8 @@
 //! `stackgate copy`: moves a whole installation from one store to another (typically the
 //! embedded SQLite file to PostgreSQL), then proves the copy complete.
 //!
+//! Stacks come with their state (updates and their events, every kept version's
+//! deployment, the wrapped secrets key, which stays valid: it is bound to the stack's id).
 //! Everything is read through the read-side [`Tx`] methods of one snapshot of the source
 //! and written through the insert methods in *one* destination transaction, so a failed
 //! copy leaves the destination empty. Audit events keep their chain links (`seq`,
@@ -34,6 +36,10 @@ pub struct Counts {
     pub team_grants: u64,
     pub tokens: u64,
     pub audit_events: u64,
+    pub updates: u64,
+    pub update_events: u64,
+    pub checkpoints: u64,
+    pub stack_keys: u64,
 }
 
 /// What `copy` did: the counts (equal on both sides) and the verified chains.
@@ -62,7 +68,18 @@ pub async fn count(store: &dyn Store) -> CoreResult<Counts> {
             c.team_members += tx.team_members(&team.id).await?.len() as u64;
             c.team_grants += tx.team_stacks(&team.id).await?.len() as u64;
         }
-        c.stacks += tx.org_stacks(&org.id).await?.len() as u64;
+        for stack in tx.org_stacks(&org.id).await? {
+            c.stacks += 1;
+            let state = stack_state(&mut *tx, &stack).await?;
+            c.updates += state.updates.len() as u64;
+            c.update_events += state
+                .events
+                .iter()
+                .map(|(_, e)| e.len() as u64)
+                .sum::<u64>();
+            c.checkpoints += state.checkpoints.len() as u64;
+            c.stack_keys += u64::from(state.key.is_some());
+        }
         let head = tx.audit_head(&org.id).await?;
         c.audit_events += all_events(&mut *tx, &org.id, head.pruned_seq).await?.len() as u64;
     }
@@ -111,6 +128,24 @@ pub async fn copy(from: Arc<dyn Store>, to: Arc<dyn Store>) -> CoreResult<CopyRe
     for org in &orgs {
         for stack in src.org_stacks(&org.id).await? {
             dst.insert_stack(&stack).await?;
+            if let Some(last_update) = stack.last_update {
+                let count = stack.resource_count.unwrap_or(0);
+                dst.set_stack_state(&stack.id, stack.version, last_update, count)
+                    .await?;
+            }
+            let state = stack_state(&mut *src, &stack).await?;
+            for update in &state.updates {
+                dst.insert_update(update).await?;
+            }
+            for (update_id, events) in &state.events {
+                dst.append_update_events(update_id, events).await?;
+            }
+            for checkpoint in &state.checkpoints {
+                dst.save_checkpoint(checkpoint).await?;
+            }
+            if let Some(key) = &state.key {
+                dst.insert_stack_key(key).await?;
+            }
         }
         for team in src.list_teams(&org.id).await? {
             for (stack, perm) in src.team_stacks(&team.id).await? {
@@ -185,4 +220,56 @@ async fn all_events(
         after = last.link.seq;
         out.extend(page);
     }
+}
+
+/// Everything a stack's state holds, read through the store's read methods.
+struct StackState {
+    updates: Vec<stackgate_store::StackUpdate>,
+    events: Vec<(stackgate_store::UpdateId, Vec<stackgate_store::UpdateEvent>)>,
+    checkpoints: Vec<stackgate_store::Checkpoint>,
+    key: Option<stackgate_store::StackKey>,
+}
+
+async fn stack_state(tx: &mut dyn Tx, stack: &stackgate_store::Stack) -> CoreResult<StackState> {
+    let mut updates = Vec::new();
+    loop {
+        let offset = u32::try_from(updates.len()).unwrap_or(u32::MAX);
+        let page = tx.list_updates(&stack.id, true, offset, PAGE).await?;
+        let done = page.len() < PAGE as usize;
+        updates.extend(page);
+        if done {
+            break;
+        }
+    }
+    // Oldest first, so that the destination's rows are written in the order they were made.
+    updates.reverse();
+    let mut events = Vec::new();
+    for update in &updates {
+        let mut all: Vec<stackgate_store::UpdateEvent> = Vec::new();
+        loop {
+            let after = all.last().map_or(-1, |e| e.sequence);
+            let page = tx.update_events(&update.id, after, PAGE).await?;
+            let done = page.len() < PAGE as usize;
+            all.extend(page);
+            if done {
+                break;
+            }
+        }
+        if !all.is_empty() {
+            events.push((update.id.clone(), all));
+        }
+    }
+    let mut checkpoints = Vec::new();
+    for version in 1..=stack.version {
+        if let Some(c) = tx.checkpoint(&stack.id, Some(version)).await? {
+            checkpoints.push(c);
+        }
+    }
+    let key = tx.stack_key(&stack.id).await?;
+    Ok(StackState {
+        updates,
+        events,
+        checkpoints,
+        key,
+    })
 }

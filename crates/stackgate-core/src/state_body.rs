@@ -155,7 +155,9 @@ pub fn rename_secrets_provider(
     let start = (raw.get().as_ptr() as usize).wrapping_sub(deployment.as_ptr() as usize);
     let end = start + raw.get().len();
     if end > deployment.len() {
-        return Err(CoreError::Internal("secrets provider outside the deployment".into()));
+        return Err(CoreError::Internal(
+            "secrets provider outside the deployment".into(),
+        ));
     }
     let replacement = provider.to_string();
     let mut out = Vec::with_capacity(deployment.len() + replacement.len());
@@ -291,7 +293,9 @@ mod tests {
         assert_eq!(v["secrets_providers"]["state"]["stack"], "prod");
         assert_eq!(v["secrets_providers"]["state"]["url"], "http://x");
         assert!(out.starts_with(br#"{"manifest":{"time":"t"},"secrets_providers":{"#));
-        assert!(out.ends_with(br#""resources":[{"urn":"u","type":"t","outputs":{"secrets_providers":1}}]}"#));
+        assert!(out.ends_with(
+            br#""resources":[{"urn":"u","type":"t","outputs":{"secrets_providers":1}}]}"#
+        ));
         // A state that names another stack (imported from it) is left alone.
         let other = rename_secrets_provider(d, ("acme", "web", "other"), ("a", "b", "c"));
         assert!(other.expect("valid").is_none());

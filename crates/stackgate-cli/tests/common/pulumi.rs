@@ -40,7 +40,12 @@ pub struct Cli {
 impl Cli {
     /// Logs in with the default program (`web`, one plain output).
     pub fn login(bin: &Path, server: &Server, token: &str) -> Cli {
-        Cli::login_with(bin, server, token, "name: web\nruntime: yaml\noutputs:\n  greeting: hello\n")
+        Cli::login_with(
+            bin,
+            server,
+            token,
+            "name: web\nruntime: yaml\noutputs:\n  greeting: hello\n",
+        )
     }
 
     /// Logs in with `program` as the project's `Pulumi.yaml`.
@@ -200,4 +205,3 @@ impl Installation {
             .unwrap_or_default()
     }
 }
-

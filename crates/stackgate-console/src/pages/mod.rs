@@ -2,12 +2,14 @@
 //! methods as the API; forms post to handlers that do the same and redirect (303) back.
 
 pub mod audit;
+pub mod engine_log;
 pub mod members;
 pub mod org;
 pub mod settings;
 pub mod stacks;
 pub mod teams;
 pub mod tokens;
+pub mod updates;
 
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -30,3 +32,4 @@ pub fn back(path: &str, done: &str) -> PageResult<Response> {
 pub type Path1 = axum::extract::Path<String>;
 pub type Path2 = axum::extract::Path<(String, String)>;
 pub type Path3 = axum::extract::Path<(String, String, String)>;
+pub type Path4 = axum::extract::Path<(String, String, String, String)>;

@@ -1,5 +1,6 @@
-//! Stacks: list with search and tag filter; a stack's tags and teams; transfer to another
-//! org; delete with confirmation.
+//! Stacks: list with search and tag filter (and when each was last updated); a stack's
+//! tags, teams and update history (`updates.rs`); transfer to another org; delete with
+//! confirmation.
 
 use axum::extract::{Path, Query};
 use axum::response::{IntoResponse, Response};
@@ -9,7 +10,8 @@ use stackgate_core::authz::Action;
 use stackgate_core::service::StackListQuery;
 
 use super::teams::level_name;
-use super::{back, Done, Path1, Path3};
+use super::updates::{page_number, History};
+use super::{back, Path1, Path3};
 use crate::error::{PageError, PageResult};
 use crate::layout::{confirm, empty, flash, time, Frame};
 use crate::session::{Empty, Posted, Signed};
@@ -81,13 +83,17 @@ pub async fn list(
             @else { (empty("There are no stacks you can see in this organization yet. Stacks appear here when someone runs `pulumi stack init` against stackgate.")) }
         } @else {
             table {
-                thead { tr { th { "Stack" } th { "Tags" } th { "Created" } } }
+                thead { tr { th { "Stack" } th { "Tags" } th { "Last update" } th { "Resources" } th { "Created" } } }
                 tbody {
                     @for st in &stacks {
                         tr {
                             td data-label="Stack" { a href={(base) "/" (st.project) "/" (st.name)} { (st.project) "/" (st.name) } }
                             td data-label="Tags" {
                                 @for (k, v) in &st.tags { span.tag { (k) "=" (v) } " " }
+                            }
+                            td data-label="Last update" { (time(st.last_update.unwrap_or(0), "never")) }
+                            td data-label="Resources" {
+                                @match st.resource_count { Some(n) => { (n) } None => { "—" } }
                             }
                             td data-label="Created" { (time(st.created, "")) }
                         }
@@ -99,11 +105,19 @@ pub async fn list(
     Ok(frame.page("Stacks", "stacks", body).into_response())
 }
 
+#[derive(Deserialize, Default)]
+pub struct ShowQuery {
+    done: Option<String>,
+    /// The page of the update history.
+    page: Option<String>,
+}
+
 pub async fn show(
     signed: Signed,
     Path((org, project, stack)): Path3,
-    Query(done): Query<Done>,
+    Query(q): Query<ShowQuery>,
 ) -> PageResult<Response> {
+    let page = page_number(q.page.as_deref())?;
     let st = signed
         .service
         .get_stack(&signed.ctx, &org, &project, &stack)
@@ -113,6 +127,11 @@ pub async fn show(
         .stack_teams(&signed.ctx, &org, &project, &stack)
         .await?;
     let frame = Frame::load_for(&signed, Some(&org), None, Some((&project, &stack))).await?;
+    let history = if frame.may(Action::ReadStackState) {
+        Some(History::load(&signed, (&org, &project, &stack), page).await?)
+    } else {
+        None
+    };
     let base = format!("/console/orgs/{org}/stacks/{project}/{stack}");
     let others: Vec<&String> = frame
         .orgs
@@ -122,15 +141,20 @@ pub async fn show(
         .collect();
     let body = html! {
         h1 { (project) "/" (stack) }
-        (flash(done.done.as_deref()))
+        (flash(q.done.as_deref()))
         dl {
             dt { "Organization" } dd { (org) }
             dt { "Created" } dd { (time(st.created, "")) }
+            dt { "Last update" } dd { (time(st.last_update.unwrap_or(0), "never")) }
+            dt { "Resources" } dd {
+                @match st.resource_count { Some(n) => { (n) } None => { "—" } }
+            }
             dt { "Tags" } dd {
                 @if st.tags.is_empty() { "none" }
                 @for (k, v) in &st.tags { span.tag { (k) "=" (v) } " " }
             }
         }
+        @if let Some(h) = &history { (h.section(&base)) }
         section {
             h2 { "Teams with access" }
             @if teams.is_empty() { (empty("No team has been granted access to this stack; members get the organization's default permission.")) } @else {

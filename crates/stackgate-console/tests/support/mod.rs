@@ -28,6 +28,10 @@ pub const BOB_PW: &str = "bob's long password!";
 pub struct App {
     pub _dir: TempDir,
     pub store: Arc<dyn Store>,
+    /// The service behind the router, for seeding what the API would (stacks, updates).
+    pub service: Service,
+    /// The value of alice's personal token (from `init_org`).
+    pub alice_token: String,
     pub router: Router,
 }
 
@@ -70,10 +74,13 @@ pub async fn app_with(config: ConsoleConfig) -> App {
     let url = format!("sqlite://{}", dir.path().join("console.db").display());
     let store: Arc<dyn Store> = Arc::new(SqliteStore::connect(&url).await.expect("open store"));
     let service = Service::new(store.clone());
-    service
+    let alice_token = service
         .init_org("acme", "alice", "", "test")
         .await
-        .expect("init org");
+        .expect("init org")
+        .value
+        .expose()
+        .to_string();
     service
         .set_password("alice", ALICE_PW)
         .await
@@ -83,10 +90,12 @@ pub async fn app_with(config: ConsoleConfig) -> App {
         .await
         .expect("bob");
     service.set_password("bob", BOB_PW).await.expect("password");
-    let router = stackgate_console::router(service, config);
+    let router = stackgate_console::router(service.clone(), config);
     App {
         _dir: dir,
         store,
+        service,
+        alice_token,
         router,
     }
 }
