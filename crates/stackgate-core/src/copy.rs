@@ -128,11 +128,6 @@ pub async fn copy(from: Arc<dyn Store>, to: Arc<dyn Store>) -> CoreResult<CopyRe
     for org in &orgs {
         for stack in src.org_stacks(&org.id).await? {
             dst.insert_stack(&stack).await?;
-            if let Some(last_update) = stack.last_update {
-                let count = stack.resource_count.unwrap_or(0);
-                dst.set_stack_state(&stack.id, stack.version, last_update, count)
-                    .await?;
-            }
             let state = stack_state(&mut *src, &stack).await?;
             for update in &state.updates {
                 dst.insert_update(update).await?;

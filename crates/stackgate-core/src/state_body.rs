@@ -6,6 +6,7 @@
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use sha2::{Digest, Sha256};
 
 use crate::error::{CoreError, CoreResult};
 
@@ -167,6 +168,70 @@ pub fn rename_secrets_provider(
     Ok(Some(out))
 }
 
+/// A `checkpointdelta` body: edits to the text of the update's last saved checkpoint.
+#[derive(Deserialize)]
+struct DeltaRequest<'a> {
+    #[serde(rename = "checkpointHash")]
+    checkpoint_hash: String,
+    #[serde(rename = "sequenceNumber", default)]
+    sequence_number: i64,
+    #[serde(rename = "deploymentDelta", borrow)]
+    deployment_delta: &'a RawValue,
+}
+
+/// One edit: replace the bytes `[start, end)` of the previous text with `NewText`.
+#[derive(Deserialize)]
+struct Edit<'a> {
+    #[serde(rename = "Span")]
+    span: EditSpan,
+    #[serde(rename = "NewText", borrow)]
+    new_text: std::borrow::Cow<'a, str>,
+}
+
+#[derive(Deserialize)]
+struct EditSpan {
+    start: EditPoint,
+    end: EditPoint,
+}
+
+#[derive(Deserialize)]
+struct EditPoint {
+    offset: usize,
+}
+
+/// Applies a `checkpointdelta` body to `base` (the full text of the previous checkpoint,
+/// `{"version":N,"deployment":{..}}`) and checks the result against the SHA-256 the CLI
+/// computed. Any mismatch is a 400: the CLI then sends the whole checkpoint instead.
+/// Returns the new full text and the request's sequence number.
+pub fn apply_delta(base: &[u8], body: &[u8]) -> CoreResult<(Vec<u8>, i64)> {
+    let bad = |what: String| CoreError::bad_request(format!("invalid checkpoint delta: {what}"));
+    let req: DeltaRequest<'_> = serde_json::from_slice(body).map_err(|e| bad(e.to_string()))?;
+    let edits: Vec<Edit<'_>> =
+        serde_json::from_str(req.deployment_delta.get()).map_err(|e| bad(e.to_string()))?;
+    let mut out = Vec::with_capacity(base.len());
+    let mut at = 0usize;
+    for edit in &edits {
+        let (start, end) = (edit.span.start.offset, edit.span.end.offset);
+        if start < at || end < start || end > base.len() {
+            return Err(bad(format!(
+                "edit [{start}, {end}) is out of order or outside the {} bytes of the last checkpoint",
+                base.len()
+            )));
+        }
+        out.extend_from_slice(&base[at..start]);
+        out.extend_from_slice(edit.new_text.as_bytes());
+        at = end;
+    }
+    out.extend_from_slice(&base[at..]);
+    let hash = hex::encode(Sha256::digest(&out));
+    if !hash.eq_ignore_ascii_case(&req.checkpoint_hash) {
+        return Err(bad(
+            "the result does not match checkpointHash (the last saved checkpoint differs)".into(),
+        ));
+    }
+    Ok((out, req.sequence_number))
+}
+
 /// One engine event of a batch: its sequence number, its JSON text, and the resource
 /// changes when it is the engine's summary.
 pub struct EngineEvent {
@@ -302,5 +367,39 @@ mod tests {
         let passphrase = br#"{"secrets_providers":{"type":"passphrase","state":{}}}"#;
         let none = rename_secrets_provider(passphrase, ("a", "b", "c"), ("d", "e", "f"));
         assert!(none.expect("valid").is_none());
+    }
+
+    #[test]
+    fn applies_deltas_and_checks_the_hash() {
+        let base = br#"{"version":3,"deployment":{"resources":[{"urn":"a","type":"t"}]}}"#;
+        let after = br#"{"version":3,"deployment":{"resources":[{"urn":"a","type":"t"},{"urn":"b","type":"t"}]}}"#;
+        let at = base.len() - 3; // before `]}}`
+        let hash = hex::encode(Sha256::digest(after));
+        let delta = serde_json::json!({
+            "version": 3, "checkpointHash": hash, "sequenceNumber": 2,
+            "deploymentDelta": [{"Span": {"uri": "", "start": {"line": 1, "column": 0, "offset": at},
+                "end": {"line": 1, "column": 0, "offset": at}}, "NewText": ",{\"urn\":\"b\",\"type\":\"t\"}"}]
+        });
+        let body = serde_json::to_vec(&delta).expect("json");
+        let (out, seq) = apply_delta(base, &body).expect("applies");
+        assert_eq!(out, after.to_vec());
+        assert_eq!(seq, 2);
+        // Against another base the hash does not match.
+        let other = br#"{"version":3,"deployment":{"resources":[{"urn":"x","type":"t"}]}}"#;
+        assert!(matches!(
+            apply_delta(other, &body),
+            Err(CoreError::BadRequest(_))
+        ));
+        // Out-of-range and out-of-order edits are refused, not panics.
+        for (s, e) in [(10_000, 10_001), (5, 4)] {
+            let mut d = delta.clone();
+            d["deploymentDelta"][0]["Span"]["start"]["offset"] = s.into();
+            d["deploymentDelta"][0]["Span"]["end"]["offset"] = e.into();
+            let body = serde_json::to_vec(&d).expect("json");
+            assert!(matches!(
+                apply_delta(base, &body),
+                Err(CoreError::BadRequest(_))
+            ));
+        }
     }
 }

@@ -7,8 +7,8 @@ use stackgate_store::{
     UpdateEvent, UpdateId,
 };
 use stackgate_store_sql::{
-    checkpoint_from_row, key_from_row, update_event_from_row, update_from_row, CHECKPOINT_COLS,
-    KEY_COLS, UPDATE_COLS,
+    checkpoint_from_row, get, key_from_row, update_event_from_row, update_from_row,
+    CHECKPOINT_COLS, KEY_COLS, UPDATE_COLS,
 };
 
 use crate::tx::PgTx;
@@ -164,6 +164,23 @@ impl StackStateStore for PgTx {
             None => q,
         };
         self.fetch_optional(q, checkpoint_from_row).await
+    }
+
+    async fn resource_counts(
+        &mut self,
+        stack_id: &StackId,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<(i64, i64)>> {
+        let q = sqlx::query(
+            "SELECT version, resource_count FROM stack_checkpoints \
+             WHERE stack_id = $1 AND version BETWEEN $2 AND $3 ORDER BY version",
+        );
+        let q = q.bind(stack_id).bind(from).bind(to);
+        self.fetch_all(q, |row| {
+            Ok((get(row, "version")?, get(row, "resource_count")?))
+        })
+        .await
     }
 
     async fn prune_checkpoints(&mut self, stack_id: &StackId, keep: u32) -> StoreResult<u64> {

@@ -51,12 +51,13 @@ impl StackStore for SqliteTx {
     async fn insert_stack(&mut self, stack: &Stack) -> StoreResult<()> {
         let q = sqlx::query(
             "INSERT INTO stacks (id, org_id, project, name, creator_user_id, creator_token_id, \
-             created, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+             created, version, last_update, resource_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         );
         let q = q.bind(&stack.id).bind(&stack.org_id).bind(&stack.project);
         let q = q.bind(&stack.name).bind(&stack.creator_user_id);
         let q = q.bind(&stack.creator_token_id).bind(stack.created);
-        self.execute(q.bind(stack.version)).await?;
+        let q = q.bind(stack.version).bind(stack.last_update);
+        self.execute(q.bind(stack.resource_count)).await?;
         self.insert_tags(&stack.id, &stack.tags).await
     }
 

@@ -159,7 +159,7 @@ async fn undecodable_rows_are_backend_errors() {
         "INSERT INTO memberships VALUES ('o-1', 'u-1', 'overlord', 1)",
         "INSERT INTO teams VALUES ('t-1', 'o-1', 'team', 'Team', '', 1)",
         "INSERT INTO team_members VALUES ('t-1', 'u-1', 'boss')",
-        "INSERT INTO stacks VALUES ('s-1', 'o-1', 'p', 's', NULL, NULL, 1, 0)",
+        "INSERT INTO stacks VALUES ('s-1', 'o-1', 'p', 's', NULL, NULL, 1, 0, NULL, NULL)",
         "INSERT INTO team_stacks VALUES ('t-1', 's-1', 7)",
         "INSERT INTO tokens VALUES ('k-1', 'weird', 'h', '', '', 'u-1', NULL, NULL, 0, 'one', 1, 0, 0, NULL)",
     ] {

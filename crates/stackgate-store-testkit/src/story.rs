@@ -11,6 +11,7 @@ mod audit;
 mod people;
 mod sessions;
 mod stacks;
+mod state;
 mod teams;
 mod tokens;
 
@@ -29,6 +30,11 @@ pub async fn run_story(store: &dyn Store) {
     teams::teams_and_members(store).await;
     stacks::stacks_and_filters(store).await;
     stacks::grants_and_moves(store).await;
+    state::updates(store).await;
+    state::update_events(store).await;
+    state::checkpoints(store).await;
+    state::stack_state_and_keys(store).await;
+    state::deleting_a_stack(store).await;
     tokens::tokens(store).await;
     audit::audit(store).await;
     sessions::sessions_and_passwords(store).await;

@@ -58,15 +58,15 @@ pub trait Store: Send + Sync + 'static {
 /// The storage traits, for `use stackgate_store::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        AuditStore, MembershipStore, OrgStore, SessionStore, StackStore, Store, TeamStore,
-        TokenStore, Tx, UserStore,
+        AuditStore, MembershipStore, OrgStore, SessionStore, StackStateStore, StackStore, Store,
+        TeamStore, TokenStore, Tx, UserStore,
     };
 }
 
 /// One database transaction: the methods of every area, plus commit. Every method runs
 /// inside the transaction. A backend implements each area trait in that area's module,
 /// with the SQL in the trait method itself (no pass-through layer), and `Tx` itself in
-/// its `tx.rs`. Stack state (deployments, updates) will be one more area trait here.
+/// its `tx.rs`.
 ///
 /// On a `dyn Tx` the methods of every area trait are callable without importing the
 /// area traits (they are its supertraits); code holding a concrete backend transaction
@@ -316,6 +316,14 @@ pub trait StackStateStore: Send {
         stack_id: &StackId,
         version: Option<i64>,
     ) -> StoreResult<Option<Checkpoint>>;
+    /// `(version, resource count)` of the kept versions from `from` to `to` (inclusive),
+    /// ascending, without reading their deployments (what history shows).
+    async fn resource_counts(
+        &mut self,
+        stack_id: &StackId,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<(i64, i64)>>;
     /// Keeps the newest `keep` versions' deployments and deletes older ones.
     async fn prune_checkpoints(&mut self, stack_id: &StackId, keep: u32) -> StoreResult<u64>;
     /// Records on the stack its current version, when it was last updated and how many

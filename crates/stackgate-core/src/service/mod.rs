@@ -6,6 +6,7 @@
 //! refusal answered 403 is recorded as an auth-failure event in a transaction of its own.
 
 mod audit;
+mod delta;
 mod members;
 mod op;
 mod orgs;

@@ -111,7 +111,7 @@ impl Service {
             .list_updates(&stack.id, true, 0, 4)
             .await?
             .iter()
-            .any(|u| !u.status.is_final() && u.actor.token_id == actor.token_id);
+            .any(|u| u.status == UpdateStatus::Running && u.actor.token_id == actor.token_id);
         drop(op);
         if !own_update {
             let mut op = self.write(ctx, Cache::Keep).await?;
@@ -190,15 +190,26 @@ impl Service {
             .await?;
         let offset = page.saturating_sub(1).saturating_mul(page_size);
         let updates = op.list_updates(&stack.id, false, offset, page_size).await?;
+        let versions = updates
+            .iter()
+            .filter(|u| u.kind.writes_state())
+            .map(|u| u.version);
+        let counts: std::collections::HashMap<i64, i64> =
+            match (versions.clone().min(), versions.max()) {
+                (Some(from), Some(to)) => op
+                    .resource_counts(&stack.id, from, to)
+                    .await?
+                    .into_iter()
+                    .collect(),
+                _ => Default::default(),
+            };
         let mut out = Vec::with_capacity(updates.len());
         for update in updates {
             if update.status == UpdateStatus::NotStarted {
                 continue;
             }
             let resource_count = if update.kind.writes_state() {
-                op.checkpoint(&stack.id, Some(update.version))
-                    .await?
-                    .map(|c| c.resource_count)
+                counts.get(&update.version).copied()
             } else {
                 None
             };
@@ -230,9 +241,10 @@ impl Service {
             .await?
             .ok_or_else(|| CoreError::not_found(format!("no update of version {version}")))?;
         let resource_count = op
-            .checkpoint(&stack.id, Some(version))
+            .resource_counts(&stack.id, version, version)
             .await?
-            .map(|c| c.resource_count);
+            .first()
+            .map(|(_, n)| *n);
         Ok(HistoryEntry {
             update,
             resource_count,

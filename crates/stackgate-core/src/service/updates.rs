@@ -394,7 +394,7 @@ impl Service {
     /// update. A lease that is not the live lease of that update is 401 and changes
     /// nothing. A valid lease whose starting token was revoked, expired or lost its owner
     /// ends the update as failed, then answers 401.
-    async fn lease_ctx(&self, call: &LeaseCall) -> CoreResult<Ctx> {
+    pub(super) async fn lease_ctx(&self, call: &LeaseCall) -> CoreResult<Ctx> {
         let target = &call.update;
         let mut tx = self.store.read().await?;
         let unknown = || CoreError::Unauthenticated("invalid or expired update lease".into());
@@ -506,7 +506,7 @@ impl Service {
     /// Opens the write operation of a lease call: the lease's principal must still hold
     /// the update's permission on the stack (else the update fails), and the update must
     /// still be running under this lease.
-    async fn lease_op<'s>(
+    pub(super) async fn lease_op<'s>(
         &'s self,
         ctx: &'s Ctx,
         call: &LeaseCall,
@@ -565,8 +565,9 @@ impl Service {
     /// `PATCH U/checkpoint` (and `checkpointverbatim`): saves the deployment as the
     /// update's version of the stack. Idempotent: a retry saves the same bytes again.
     pub async fn save_checkpoint(&self, call: &LeaseCall, body: &[u8]) -> CoreResult<()> {
-        let state = state_body::deployment_state(body)?;
+        // The lease first: a caller without one learns nothing from the body's verdict.
         let ctx = self.lease_ctx(call).await?;
+        let state = state_body::deployment_state(body)?;
         let (mut op, _, stack, update) = self.lease_op(&ctx, call).await?;
         if !update.kind.writes_state() {
             return Err(CoreError::bad_request("a preview saves no checkpoint"));
@@ -579,8 +580,8 @@ impl Service {
     /// `POST U/events/batch`: stores engine events (a retried batch is not duplicated)
     /// and keeps the engine's summary of resource changes on the update.
     pub async fn append_engine_events(&self, call: &LeaseCall, body: &[u8]) -> CoreResult<()> {
-        let events = state_body::engine_events(body)?;
         let ctx = self.lease_ctx(call).await?;
+        let events = state_body::engine_events(body)?;
         let (mut op, _, _, mut update) = self.lease_op(&ctx, call).await?;
         let mut stored = Vec::with_capacity(events.len());
         for e in events {

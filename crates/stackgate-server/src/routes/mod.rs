@@ -45,10 +45,17 @@ pub async fn healthz(State(s): State<AppState>) -> ApiResult<Json<Value>> {
     Ok(Json(json!({"status": "ok"})))
 }
 
+/// Checkpoints of at least this many bytes are sent as deltas to the previous one.
+pub const DELTA_CUTOFF_BYTES: u64 = 32 * 1024;
+
 /// What the Pulumi CLI may use beyond the base protocol: batch encryption (one call per
-/// many secrets instead of one each).
+/// many secrets instead of one each) and delta checkpoints (`checkpointverbatim`, then
+/// `checkpointdelta` with edits to the previous checkpoint, for states of at least
+/// [`DELTA_CUTOFF_BYTES`]).
 pub async fn capabilities() -> Json<Value> {
     Json(json!({"capabilities": [
         {"capability": "batch-encrypt", "version": 1},
+        {"capability": "delta-checkpoint-uploads-v2", "version": 2,
+         "configuration": {"checkpointCutoffSizeBytes": DELTA_CUTOFF_BYTES}},
     ]}))
 }

@@ -206,6 +206,17 @@ pub async fn checkpoint(
     no_content(service.save_checkpoint(&call, &body)).await
 }
 
+/// `PATCH U/checkpointdelta` (the lease): edits to the last checkpoint; any error makes
+/// the CLI send the whole checkpoint instead.
+pub async fn checkpoint_delta(
+    lease: LeaseAuth,
+    Path(path): Path5,
+    StateBody(body): StateBody,
+) -> ApiResult<StatusCode> {
+    let (service, call) = lease_call(lease, path)?;
+    no_content(service.save_checkpoint_delta(&call, &body)).await
+}
+
 /// `POST U/events/batch` (the lease).
 pub async fn events_batch(
     lease: LeaseAuth,

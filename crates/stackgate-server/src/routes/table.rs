@@ -200,6 +200,11 @@ pub fn table() -> Vec<Route> {
             state::checkpoint,
         )
         .state_sized(),
+        Route::patch(
+            "/api/stacks/{org}/{project}/{stack}/{kind}/{updateId}/checkpointdelta",
+            state::checkpoint_delta,
+        )
+        .state_sized(),
         Route::post(
             "/api/stacks/{org}/{project}/{stack}/{kind}/{updateId}/events/batch",
             state::events_batch,
