@@ -5,7 +5,9 @@
 //! - `policy`: the org's maximum token lifetime;
 //! - `stacks`: visibility by stack level, and the transfer rules;
 //! - `rename`: `pulumi stack rename`'s endpoint;
-//! - `audit`: what the log records, paging, `lastUsed`.
+//! - `audit`: what the log records, paging, `lastUsed`;
+//! - `state`: the state backend (updates and leases, checkpoints, export/import, history,
+//!   secrets) as the Pulumi CLI drives it.
 
 mod common;
 
@@ -18,4 +20,5 @@ mod api {
     mod rename;
     mod revocation;
     mod stacks;
+    mod state;
 }

@@ -33,7 +33,10 @@ fn template_matching_is_strict() {
 async fn every_route_refuses_a_principal_that_lacks_the_permission() {
     let app = TestApp::start().await;
     app.create_team_as(&Who::Admin, "pulumi").await;
-    let cases = refusals::cases(&app);
+    let update_id = app
+        .create_update_as(&Who::Admin, common::STACK_PATH, "update")
+        .await;
+    let cases = refusals::cases(&app, &update_id);
     assert_covers(&routes(), cases.keys().copied(), "a sweep case");
 
     let before = app.snapshot().await;

@@ -117,7 +117,8 @@ pub struct StackUpdate {
     pub actor: UpdateActor,
     /// The program request as the CLI sent it (program, options, config, metadata), JSON.
     pub request: String,
-    /// SHA-256 (hex) of the update's lease; `None` before start and after the end.
+    /// SHA-256 (hex) of the update's lease; `None` before start. Kept after the end (a
+    /// final status makes it dead) so that a retried completion is recognised.
     pub lease_hash: Option<String>,
     /// When the lease lapses (unix seconds); 0 without a lease.
     pub lease_expires: Timestamp,

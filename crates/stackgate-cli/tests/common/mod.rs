@@ -127,6 +127,12 @@ impl Server {
         Server { child, addr, log }
     }
 
+    /// Kills the process at once (SIGKILL), as a crash or an OOM kill would.
+    pub fn kill_now(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Polls `/healthz` until it answers 200.
     pub fn wait_ready(&self, within: Duration) {
         let deadline = Instant::now() + within;
@@ -181,12 +187,24 @@ pub fn http(
     token: Option<&str>,
     body: Option<&Value>,
 ) -> (u16, Value) {
+    let auth = token.map(|t| format!("token {t}"));
+    http_as(addr, method, path, auth.as_deref(), body)
+}
+
+/// [`http`] with any `Authorization` value (e.g. `update-token <lease>`).
+pub fn http_as(
+    addr: &str,
+    method: &str,
+    path: &str,
+    authorization: Option<&str>,
+    body: Option<&Value>,
+) -> (u16, Value) {
     let Ok(mut s) = TcpStream::connect(addr) else {
         return (0, Value::Null);
     };
     let _ = s.set_read_timeout(Some(Duration::from_secs(30)));
-    let auth = token
-        .map(|t| format!("Authorization: token {t}\r\n"))
+    let auth = authorization
+        .map(|a| format!("Authorization: {a}\r\n"))
         .unwrap_or_default();
     let payload = body.map(Value::to_string).unwrap_or_default();
     let content = if body.is_some() {

@@ -172,7 +172,6 @@ impl Op<'_> {
         }
         active.status = UpdateStatus::Cancelled;
         active.ended = now;
-        active.lease_hash = None;
         self.save_update(&active).await?;
         let name = format!("{}/{}/{}", org.name, stack.project, stack.name);
         let desc = format!(
@@ -382,7 +381,6 @@ impl Service {
         }
         update.status = UpdateStatus::Cancelled;
         update.ended = op.now();
-        update.lease_hash = None;
         op.save_update(&update).await?;
         let desc = format!("{} canceled", describe(&update, &target.stack_name()));
         op.record(&org.id, EventType::StackUpdateCanceled, desc)
@@ -409,15 +407,16 @@ impl Service {
             .ok_or_else(unknown)?;
         let live = update.lease_hash.as_deref() == Some(lease_hash(&call.lease).as_str());
         if !live {
-            return Err(if update.status.is_final() {
-                CoreError::conflict(format!(
-                    "update '{}' has ended (status {})",
-                    update.id,
-                    update.status.as_str()
-                ))
-            } else {
-                unknown()
-            });
+            return Err(unknown());
+        }
+        // The lease of an update that has ended (completed, cancelled, failed) is known but
+        // dead: every call with it is refused.
+        if update.status.is_final() {
+            return Err(CoreError::conflict(format!(
+                "update '{}' has ended (status {})",
+                update.id,
+                update.status.as_str()
+            )));
         }
         let now = self.now();
         if update.lease_expires <= now {
@@ -494,7 +493,6 @@ impl Service {
         }
         current.status = UpdateStatus::Failed;
         current.ended = op.now();
-        current.lease_hash = None;
         op.save_update(&current).await?;
         let name = format!("{}/{}/{}", org.name, stack.project, stack.name);
         let desc = format!("{} failed: {reason}", describe(&current, &name));
@@ -615,7 +613,9 @@ impl Service {
                     .await?
                 {
                     if let Some(u) = tx.stack_update(&stack.id, &call.update.update_id).await? {
-                        if u.status == status && u.lease_hash.is_none() {
+                        let same_lease =
+                            u.lease_hash.as_deref() == Some(lease_hash(&call.lease).as_str());
+                        if same_lease && u.status == status {
                             return Ok(());
                         }
                     }
@@ -626,7 +626,6 @@ impl Service {
         let (mut op, org, stack, mut update) = self.lease_op(&ctx, call).await?;
         update.status = status;
         update.ended = op.now();
-        update.lease_hash = None;
         op.save_update(&update).await?;
         if update.kind.writes_state() {
             if let Some(keep) = self.state_settings.keep_versions {

@@ -4,7 +4,10 @@
 use std::sync::Arc;
 
 use serde_json::{json, Value};
+use stackgate_core::clock::{Clock, ManualClock, SystemClock};
+use stackgate_core::service::SecretsKey;
 use stackgate_core::Service;
+use stackgate_secrets::MasterKey;
 use stackgate_store::Store;
 use stackgate_store_postgres::PostgresStore;
 use stackgate_store_sqlite::SqliteStore;
@@ -18,6 +21,8 @@ use super::{
 /// Options of the fixture.
 pub struct Builder {
     team_grant: i64,
+    manual_clock: bool,
+    secrets_key: bool,
 }
 
 impl Builder {
@@ -27,10 +32,36 @@ impl Builder {
         self
     }
 
+    /// The service reads the time from a [`ManualClock`] (set to the system time, standing
+    /// still until the test moves it through [`TestApp::clock`]).
+    pub fn manual_clock(mut self) -> Builder {
+        self.manual_clock = true;
+        self
+    }
+
+    /// No secrets master key (the secrets routes answer 503); by default the service has
+    /// a freshly generated one.
+    pub fn without_secrets_key(mut self) -> Builder {
+        self.secrets_key = false;
+        self
+    }
+
     pub async fn build(self) -> TestApp {
         let dir = tempfile::tempdir().expect("create a temp dir");
         let (store, schema) = test_store(&dir).await;
-        let service = Service::new(store);
+        let manual = self
+            .manual_clock
+            .then(|| Arc::new(ManualClock::at_system_time()));
+        let clock: Arc<dyn Clock> = match &manual {
+            Some(c) => c.clone(),
+            None => Arc::new(SystemClock),
+        };
+        let secrets = if self.secrets_key {
+            SecretsKey::Ready(Arc::new(MasterKey::generate()))
+        } else {
+            SecretsKey::default()
+        };
+        let service = Service::with_clock(store, clock).with_secrets_key(secrets);
         let router = stackgate_server::router(service.clone());
 
         // Operator bootstrap.
@@ -56,6 +87,7 @@ impl Builder {
             service,
             router,
             actors: None,
+            clock: manual,
         };
         let member = app.new_user("bob").await;
         let billing = app.new_user("carol").await;
@@ -127,7 +159,11 @@ async fn test_store(dir: &TempDir) -> (Arc<dyn Store>, Option<pg::TestSchema>) {
 
 impl TestApp {
     pub fn builder() -> Builder {
-        Builder { team_grant: 102 }
+        Builder {
+            team_grant: 102,
+            manual_clock: false,
+            secrets_key: true,
+        }
     }
 
     /// The default fixture.

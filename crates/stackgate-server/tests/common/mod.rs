@@ -8,7 +8,8 @@
 //!
 //! The harness is split by concern: `fixture` builds the app and its actors (and holds
 //! the bootstrap helpers that assert success), `readers` reads the audit log and
-//! snapshots state, `routes` relates the route table to the cases of the coverage tests.
+//! snapshots state, `routes` relates the route table to the cases of the coverage tests,
+//! `state` drives the state backend (updates and their leases) as the Pulumi CLI does.
 //!
 //! Fixture (org `acme` unless said otherwise):
 //! - `alice` admin (and site admin), `bob` member, `carol` billing-manager,
@@ -17,7 +18,9 @@
 //! - stack `acme/proj/dev` (created by alice, tag `env=dev`), team `devs` with a write
 //!   grant on it (level configurable with [`Builder::team_grant`]);
 //! - org tokens `ci-member` (member scope) and `ci-admin` (admin scope), team token
-//!   `devs-ci`, and `globex-ci` (admin scope, org `globex`).
+//!   `devs-ci`, and `globex-ci` (admin scope, org `globex`);
+//! - a generated secrets master key ([`Builder::without_secrets_key`] for none) and the
+//!   system clock ([`Builder::manual_clock`] for a [`ManualClock`] in [`TestApp::clock`]).
 
 #![allow(
     dead_code,
@@ -30,17 +33,23 @@ use stackgate_store_testkit::pg;
 mod fixture;
 mod readers;
 mod routes;
+mod state;
 
 pub use fixture::Builder;
 pub use readers::events_named;
 pub use routes::{assert_covers, concrete, matches, routes};
+pub use state::{
+    checkpoint_body, delta_request, export_of, lease, update_request, Started, ONE_RESOURCE,
+};
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Method, Request};
 use axum::Router;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
+use stackgate_core::clock::ManualClock;
 use stackgate_core::Service;
+use std::sync::Arc;
 use tempfile::TempDir;
 use tower::ServiceExt;
 
@@ -218,6 +227,8 @@ pub struct TestApp {
     pub service: Service,
     router: Router,
     actors: Option<Actors>,
+    /// The service's clock, when built with [`Builder::manual_clock`].
+    pub clock: Option<Arc<ManualClock>>,
     /// The PostgreSQL schema of this app, dropped with it (last, after the store).
     _schema: Option<pg::TestSchema>,
 }
@@ -261,6 +272,21 @@ impl TestApp {
                 .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
         };
         (resp.status, body)
+    }
+
+    /// Sends a request through the router and keeps headers and body bytes.
+    pub async fn send_raw(&self, req: Request<Body>) -> Raw {
+        send_raw(&self.router, req).await
+    }
+
+    /// A GET whose response is kept as bytes (bodies that must be compared exactly).
+    pub async fn get_raw(&self, path: &str, who: impl Into<Who>) -> Raw {
+        let mut req = Request::builder().method(Method::GET).uri(path);
+        if let Some(h) = self.header(&who.into()) {
+            req = req.header(header::AUTHORIZATION, h);
+        }
+        self.send_raw(req.body(Body::empty()).expect("a valid request"))
+            .await
     }
 
     /// A request with an optional JSON body.

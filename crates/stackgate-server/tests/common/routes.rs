@@ -43,7 +43,8 @@ pub fn matches(template: &str, path: &str) -> bool {
             .all(|(t, p)| (t.starts_with('{') && t.ends_with('}') && !p.is_empty()) || t == p)
 }
 
-/// A concrete path for a template, on the fixture's org, stack and team.
+/// A concrete path for a template, on the fixture's org, stack and team (an update path
+/// names [`UPDATE_ID`] and version 1; replace `{updateId}` first to name a real one).
 pub fn concrete(template: &str) -> String {
     template
         .replace("{org}", ORG)
@@ -53,4 +54,10 @@ pub fn concrete(template: &str) -> String {
         .replace("{login}", "bob")
         .replace("{tokenId}", "0b5e4d0c-0000-4000-8000-000000000000")
         .replace("{tag}", "env")
+        .replace("{kind}", "update")
+        .replace("{updateId}", UPDATE_ID)
+        .replace("{version}", "1")
 }
+
+/// The update id [`concrete`] puts in update paths: well-formed, but no update's.
+pub const UPDATE_ID: &str = "7c9e6679-7425-40de-944b-e07fc1f90ae7";

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use crate::common::{forged_token, TestApp, Who};
+use crate::common::{
+    checkpoint_body, forged_token, lease, update_request, TestApp, Who, ONE_RESOURCE,
+};
 
 /// A team literally named "pulumi", whose path is also the team-creation path; the sweep
 /// creates it in `acme` before the cases run.
@@ -45,8 +47,9 @@ fn refused(
     }
 }
 
-/// One unauthorized case per route.
-pub fn cases(app: &TestApp) -> BTreeMap<(&'static str, &'static str), Case> {
+/// One unauthorized case per route. `update_id` is an update of the fixture's stack,
+/// created (not started) by its admin.
+pub fn cases(app: &TestApp, update_id: &str) -> BTreeMap<(&'static str, &'static str), Case> {
     let a = app.actors();
     let stack = "/api/stacks/acme/proj/dev";
     let bad = forged_token("0123456789abcdef0123456789abcdef");
@@ -434,6 +437,251 @@ pub fn cases(app: &TestApp) -> BTreeMap<(&'static str, &'static str), Case> {
         "DELETE",
         "/api/stacks/{org}/{project}/{stack}/tags/{tag}",
         refused(format!("{stack}/tags/env"), Who::Member, None, STACK_PERM),
+    );
+    // The state backend. Lease calls take `Authorization: update-token <lease>`: a lease
+    // no one was handed out (or an access token in its place) is 401 and recorded nowhere.
+    let update = format!("{stack}/update/{update_id}");
+    let bogus_lease = lease("0badc0de0badc0de0badc0de0badc0de0badc0de0badc0de0badc0de0badc0de");
+    let deployment: Value = serde_json::from_str(ONE_RESOURCE).expect("the deployment is JSON");
+    let checkpoint: Value =
+        serde_json::from_slice(&checkpoint_body(ONE_RESOURCE)).expect("the checkpoint is JSON");
+    add(
+        "POST",
+        "/api/stacks/{org}/{project}/{stack}/update",
+        // bob reads the stack (org default 101); an update needs write.
+        refused(
+            format!("{stack}/update"),
+            Who::Member,
+            Some(update_request(false)),
+            STACK_PERM,
+        ),
+    );
+    add(
+        "POST",
+        "/api/stacks/{org}/{project}/{stack}/preview",
+        // A preview needs read only: billing managers see no stacks.
+        case(
+            format!("{stack}/preview"),
+            Who::Billing,
+            Some(update_request(true)),
+            404,
+        ),
+    );
+    add(
+        "POST",
+        "/api/stacks/{org}/{project}/{stack}/refresh",
+        // A member-scope org token reads (org default) but may not refresh.
+        refused(
+            format!("{stack}/refresh"),
+            Who::OrgMemberToken,
+            Some(update_request(false)),
+            STACK_PERM,
+        ),
+    );
+    add(
+        "POST",
+        "/api/stacks/{org}/{project}/{stack}/destroy",
+        case(
+            format!("{stack}/destroy"),
+            Who::Outsider,
+            Some(update_request(false)),
+            404,
+        ),
+    );
+    add(
+        "POST",
+        "/api/stacks/{org}/{project}/{stack}/{kind}/{updateId}",
+        // Starting the admin's update takes write, which bob lacks.
+        refused(
+            update.clone(),
+            Who::Member,
+            Some(json!({"tags": {}})),
+            STACK_PERM,
+        ),
+    );
+    add(
+        "GET",
+        "/api/stacks/{org}/{project}/{stack}/{kind}/{updateId}",
+        case(update.clone(), Who::Billing, None, 404),
+    );
+    add(
+        "GET",
+        "/api/stacks/{org}/{project}/{stack}/{kind}/{updateId}/events",
+        case(format!("{update}/events"), Who::OtherOrgToken, None, 404),
+    );
+    add(
+        "POST",
+        "/api/stacks/{org}/{project}/{stack}/{kind}/{updateId}/cancel",
+        refused(
+            format!("{update}/cancel"),
+            Who::OrgMemberToken,
+            None,
+            STACK_PERM,
+        ),
+    );
+    add(
+        "POST",
+        "/api/stacks/{org}/{project}/{stack}/{kind}/{updateId}/renew_lease",
+        case(
+            format!("{update}/renew_lease"),
+            bogus_lease.clone(),
+            Some(json!({"duration": 300})),
+            401,
+        ),
+    );
+    add(
+        "PATCH",
+        "/api/stacks/{org}/{project}/{stack}/{kind}/{updateId}/checkpoint",
+        case(
+            format!("{update}/checkpoint"),
+            bogus_lease.clone(),
+            Some(checkpoint),
+            401,
+        ),
+    );
+    add(
+        "PATCH",
+        "/api/stacks/{org}/{project}/{stack}/{kind}/{updateId}/checkpointverbatim",
+        case(
+            format!("{update}/checkpointverbatim"),
+            bogus_lease.clone(),
+            Some(json!({
+                "version": 3,
+                "sequenceNumber": 1,
+                "untypedDeployment": {"version": 3, "deployment": deployment},
+            })),
+            401,
+        ),
+    );
+    add(
+        "PATCH",
+        "/api/stacks/{org}/{project}/{stack}/{kind}/{updateId}/checkpointdelta",
+        case(
+            format!("{update}/checkpointdelta"),
+            bogus_lease.clone(),
+            Some(json!({
+                "version": 3,
+                "sequenceNumber": 2,
+                "checkpointHash": "00",
+                "deploymentDelta": [],
+            })),
+            401,
+        ),
+    );
+    add(
+        "POST",
+        "/api/stacks/{org}/{project}/{stack}/{kind}/{updateId}/events/batch",
+        case(
+            format!("{update}/events/batch"),
+            bogus_lease,
+            Some(
+                json!({"events": [{"sequence": 1, "timestamp": 1, "stdoutEvent": {"message": "hi", "color": "never"}}]}),
+            ),
+            401,
+        ),
+    );
+    add(
+        "POST",
+        "/api/stacks/{org}/{project}/{stack}/{kind}/{updateId}/complete",
+        // An access token (even an org admin's) is not the update's lease.
+        case(
+            format!("{update}/complete"),
+            Who::OrgAdminToken,
+            Some(json!({"status": "succeeded"})),
+            401,
+        ),
+    );
+    add(
+        "GET",
+        "/api/stacks/{org}/{project}/{stack}/export",
+        case(format!("{stack}/export"), Who::Billing, None, 404),
+    );
+    add(
+        "GET",
+        "/api/stacks/{org}/{project}/{stack}/export/{version}",
+        case(format!("{stack}/export/1"), Who::Outsider, None, 404),
+    );
+    add(
+        "POST",
+        "/api/stacks/{org}/{project}/{stack}/import",
+        // Importing replaces the state: write, which bob lacks.
+        refused(
+            format!("{stack}/import"),
+            Who::Member,
+            Some(json!({"version": 3, "deployment": deployment})),
+            STACK_PERM,
+        ),
+    );
+    add(
+        "GET",
+        "/api/stacks/{org}/{project}/{stack}/updates",
+        case(format!("{stack}/updates"), Who::OtherOrgToken, None, 404),
+    );
+    add(
+        "GET",
+        "/api/stacks/{org}/{project}/{stack}/updates/{version}",
+        case(format!("{stack}/updates/latest"), Who::Billing, None, 404),
+    );
+    // Secrets take read on the stack: only who cannot see it is refused.
+    add(
+        "POST",
+        "/api/stacks/{org}/{project}/{stack}/encrypt",
+        case(
+            format!("{stack}/encrypt"),
+            Who::Billing,
+            Some(json!({"plaintext": "c2VjcmV0"})),
+            404,
+        ),
+    );
+    add(
+        "POST",
+        "/api/stacks/{org}/{project}/{stack}/decrypt",
+        case(
+            format!("{stack}/decrypt"),
+            Who::Outsider,
+            Some(json!({"ciphertext": "c2VjcmV0"})),
+            404,
+        ),
+    );
+    add(
+        "POST",
+        "/api/stacks/{org}/{project}/{stack}/batch-encrypt",
+        case(
+            format!("{stack}/batch-encrypt"),
+            Who::OtherOrgToken,
+            Some(json!({"plaintexts": ["c2VjcmV0"]})),
+            404,
+        ),
+    );
+    add(
+        "POST",
+        "/api/stacks/{org}/{project}/{stack}/batch-decrypt",
+        case(
+            format!("{stack}/batch-decrypt"),
+            Who::Billing,
+            Some(json!({"ciphertexts": ["c2VjcmV0"]})),
+            404,
+        ),
+    );
+    add(
+        "POST",
+        "/api/stacks/{org}/{project}/{stack}/decrypt/log-decryption",
+        case(
+            format!("{stack}/decrypt/log-decryption"),
+            Who::Outsider,
+            Some(json!({"commandName": "pulumi stack output"})),
+            404,
+        ),
+    );
+    add(
+        "POST",
+        "/api/stacks/{org}/{project}/{stack}/decrypt/log-batch-decryption",
+        case(
+            format!("{stack}/decrypt/log-batch-decryption"),
+            Who::Billing,
+            Some(json!({"commandName": "pulumi stack export"})),
+            404,
+        ),
     );
     add(
         "GET",
