@@ -106,17 +106,25 @@ pub fn deployment_state(body: &[u8]) -> CoreResult<DeploymentState> {
 /// The export body of a stored deployment: `{"version":N,"features":[..],"deployment":{..}}`,
 /// assembled around the stored text without re-encoding it.
 pub fn export_body(schema_version: i64, features: Option<&str>, deployment: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(deployment.len() + 64);
-    out.extend_from_slice(format!("{{\"version\":{schema_version},").as_bytes());
-    if let Some(f) = features {
-        out.extend_from_slice(b"\"features\":");
-        out.extend_from_slice(f.as_bytes());
-        out.push(b',');
-    }
-    out.extend_from_slice(b"\"deployment\":");
+    let (head, tail) = export_frame(schema_version, features);
+    let mut out = Vec::with_capacity(head.len() + deployment.len() + tail.len());
+    out.extend_from_slice(&head);
     out.extend_from_slice(deployment);
-    out.push(b'}');
+    out.extend_from_slice(tail);
     out
+}
+
+/// What goes before and after the deployment's text in an export body, so that a large
+/// deployment can be sent as it is stored, without copying it into one buffer.
+pub fn export_frame(schema_version: i64, features: Option<&str>) -> (Vec<u8>, &'static [u8]) {
+    let mut head = format!("{{\"version\":{schema_version},");
+    if let Some(f) = features {
+        head.push_str("\"features\":");
+        head.push_str(f);
+        head.push(',');
+    }
+    head.push_str("\"deployment\":");
+    (head.into_bytes(), b"}")
 }
 
 /// The stack a deployment's "service" secrets provider names: `(owner, project, stack)`.

@@ -31,7 +31,7 @@ impl Service {
         );
         let (text, _sequence) = state_body::apply_delta(&base_text, body)?;
         let state = state_body::deployment_state(&text)?;
-        op.store_version(&stack.id, update.version, Some(&update.id), &state)
+        op.store_version(&stack.id, update.version, Some(&update.id), state)
             .await?;
         op.commit().await
     }

@@ -25,11 +25,31 @@ pub struct StackView {
     pub active_update: Option<UpdateId>,
 }
 
-/// An exported deployment: the export body, and the version it is.
+/// An exported deployment, the version it is, and its body in three parts (sent one
+/// after the other, so that the stored deployment is not copied into one buffer):
+/// `{"version":3,"deployment":` + the stored text + `}`.
 pub struct Export {
     pub version: i64,
-    /// `{"version":3,"deployment":{...}}`, the stored text inside.
-    pub body: Vec<u8>,
+    pub head: Vec<u8>,
+    pub deployment: Vec<u8>,
+    pub tail: &'static [u8],
+}
+
+impl Export {
+    fn of(
+        version: i64,
+        schema_version: i64,
+        features: Option<&str>,
+        deployment: Vec<u8>,
+    ) -> Export {
+        let (head, tail) = state_body::export_frame(schema_version, features);
+        Export {
+            version,
+            head,
+            deployment,
+            tail,
+        }
+    }
 }
 
 /// One entry of `stack history`.
@@ -86,24 +106,19 @@ impl Service {
             .stack_guard(org_name, project, stack_name, Action::ReadStackState)
             .await?;
         let export = match op.checkpoint(&stack.id, version).await? {
-            Some(c) => Export {
-                version: c.version,
-                body: state_body::export_body(
-                    c.schema_version,
-                    c.features.as_deref(),
-                    &c.deployment,
-                ),
-            },
+            Some(c) => Export::of(
+                c.version,
+                c.schema_version,
+                c.features.as_deref(),
+                c.deployment,
+            ),
             None => match version {
                 Some(v) => {
                     return Err(CoreError::not_found(format!(
                         "version {v} of stack '{org_name}/{project}/{stack_name}' not found"
                     )))
                 }
-                None => Export {
-                    version: 0,
-                    body: state_body::export_body(3, None, EMPTY_DEPLOYMENT),
-                },
+                None => Export::of(0, 3, None, EMPTY_DEPLOYMENT.to_vec()),
             },
         };
         let actor = update_actor(ctx);
@@ -159,14 +174,15 @@ impl Service {
             resource_changes: None,
         };
         op.insert_update(&update).await?;
-        op.store_version(&stack.id, update.version, Some(&update.id), &state)
+        let resources = state.resource_count;
+        op.store_version(&stack.id, update.version, Some(&update.id), state)
             .await?;
         if let Some(keep) = self.state_settings.keep_versions {
             op.prune_checkpoints(&stack.id, keep).await?;
         }
         let desc = format!(
-            "a state of {} resources imported into stack '{org_name}/{project}/{stack_name}' as version {}",
-            state.resource_count, update.version
+            "a state of {resources} resources imported into stack '{org_name}/{project}/{stack_name}' as version {}",
+            update.version
         );
         op.record(&org.id, EventType::StackImported, desc).await?;
         op.commit().await?;

@@ -570,7 +570,7 @@ impl Service {
         if !update.kind.writes_state() {
             return Err(CoreError::bad_request("a preview saves no checkpoint"));
         }
-        op.store_version(&stack.id, update.version, Some(&update.id), &state)
+        op.store_version(&stack.id, update.version, Some(&update.id), state)
             .await?;
         op.commit().await
     }
@@ -646,26 +646,29 @@ impl Service {
 
 impl Op<'_> {
     /// Saves `state` as `version` of the stack and records it as the stack's newest.
+    /// Takes the state by value: a deployment can be hundreds of megabytes, and it is
+    /// moved into the stored record, not copied.
     pub(super) async fn store_version(
         &mut self,
         stack_id: &StackId,
         version: i64,
         update_id: Option<&UpdateId>,
-        state: &DeploymentState,
+        state: DeploymentState,
     ) -> CoreResult<()> {
         let now = self.now();
+        let resource_count = state.resource_count;
         let checkpoint = Checkpoint {
             stack_id: stack_id.clone(),
             version,
             update_id: update_id.cloned(),
             schema_version: state.schema_version,
-            features: state.features.clone(),
-            deployment: state.deployment.clone(),
-            resource_count: state.resource_count,
+            features: state.features,
+            deployment: state.deployment,
+            resource_count,
             saved: now,
         };
         self.save_checkpoint(&checkpoint).await?;
-        self.set_stack_state(stack_id, version, now, state.resource_count)
+        self.set_stack_state(stack_id, version, now, resource_count)
             .await?;
         Ok(())
     }

@@ -245,10 +245,18 @@ pub async fn complete_update(
     no_content(service.complete_update(&call, status)).await
 }
 
-fn json_bytes(body: Vec<u8>) -> Response {
+/// An export as a JSON response whose body is sent in its three parts, without copying
+/// the (possibly very large) deployment into one buffer.
+fn export_response(export: stackgate_core::service::Export) -> Response {
+    let chunks = [
+        bytes::Bytes::from(export.head),
+        bytes::Bytes::from(export.deployment),
+        bytes::Bytes::from_static(export.tail),
+    ];
+    let stream = futures_util::stream::iter(chunks.map(Ok::<_, std::convert::Infallible>));
     Response::builder()
         .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(body))
+        .body(Body::from_stream(stream))
         .unwrap_or_else(|_| Response::new(Body::empty()))
 }
 
@@ -258,7 +266,7 @@ pub async fn export(auth: Auth, Path((org, project, stack)): Path3) -> ApiResult
         .service
         .export_stack(&auth.ctx, &org, &project, &stack, None)
         .await?;
-    Ok(json_bytes(export.body))
+    Ok(export_response(export))
 }
 
 /// `GET S/export/{version}`: 400 for a version that is not a number, 404 for one the
@@ -274,7 +282,7 @@ pub async fn export_version(
         .service
         .export_stack(&auth.ctx, &org, &project, &stack, Some(version))
         .await?;
-    Ok(json_bytes(export.body))
+    Ok(export_response(export))
 }
 
 /// `POST S/import`: `{version, deployment}`; answers the import's update id, already
