@@ -290,3 +290,28 @@ async fn the_audit_log_exports_filtered_csv_and_cef() {
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert!(bad.body.contains("Dates must look like"));
 }
+
+#[tokio::test]
+async fn a_token_lifetime_out_of_range_is_a_400_not_a_wrapped_date() {
+    let app = app().await;
+    let (_, cookie) = app.sign_in("alice", ALICE_PW).await;
+    for days in ["9223372036854775807", "106751991167301", "-1", "731"] {
+        let page = app.get("/console/orgs/acme/tokens", &cookie).await;
+        let res = app
+            .post(
+                "/console/orgs/acme/tokens",
+                &cookie,
+                &[
+                    ("csrf", &page.csrf()),
+                    ("name", "overflow"),
+                    ("description", ""),
+                    ("expires_days", days),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::BAD_REQUEST, "{days}: {}", res.body);
+        assert!(!res.body.contains("pul-"), "{days}: no token was made");
+    }
+    let page = app.get("/console/orgs/acme/tokens", &cookie).await;
+    assert!(!page.body.contains("overflow"), "nothing was created");
+}

@@ -44,15 +44,49 @@ pub fn token_name(value: &str) -> CoreResult<()> {
     }
 }
 
-/// Free-text fields (descriptions, display names) have a length cap.
-pub fn text(kind: &str, value: &str, max: usize) -> CoreResult<()> {
-    if value.chars().count() <= max {
-        Ok(())
-    } else {
-        Err(CoreError::bad_request(format!(
+/// Characters no free text may hold: C0 and C1 control characters and DEL (a newline
+/// only where the text may span lines), and the Unicode characters that make text display
+/// other than it is — bidirectional embeddings, overrides and isolates (U+202A–U+202E,
+/// U+2066–U+2069), directional marks (U+200E, U+200F, U+061C) and the line and paragraph
+/// separators (U+2028, U+2029). One rule for every free-text field and tag.
+pub fn forbidden_char(c: char, multiline: bool) -> bool {
+    (c.is_control() && !(multiline && c == '\n'))
+        || matches!(
+            c,
+            '\u{202A}'..='\u{202E}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{200E}'
+                | '\u{200F}'
+                | '\u{061C}'
+                | '\u{2028}'
+                | '\u{2029}'
+        )
+}
+
+fn free_text(kind: &str, value: &str, max: usize, multiline: bool) -> CoreResult<()> {
+    if value.chars().count() > max {
+        return Err(CoreError::bad_request(format!(
             "{kind} is too long (at most {max} characters)"
-        )))
+        )));
     }
+    match value.chars().find(|c| forbidden_char(*c, multiline)) {
+        None => Ok(()),
+        Some(c) => Err(CoreError::bad_request(format!(
+            "{kind} must not contain control or bidirectional-formatting characters (found U+{:04X})",
+            u32::from(c)
+        ))),
+    }
+}
+
+/// One-line free text (display names, names, emails) with a length cap; see
+/// [`forbidden_char`].
+pub fn text(kind: &str, value: &str, max: usize) -> CoreResult<()> {
+    free_text(kind, value, max, false)
+}
+
+/// Free text that may span lines (descriptions): [`text`], newlines allowed.
+pub fn multiline_text(kind: &str, value: &str, max: usize) -> CoreResult<()> {
+    free_text(kind, value, max, true)
 }
 
 /// A token expiry: 0 (never) or a unix time in the future, at most 730 days ahead; with an
@@ -131,6 +165,30 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn free_text_refuses_controls_and_bidi_formatting() {
+        for bad in [
+            "a\0b",
+            "a\u{b}b",
+            "a\u{1b}[31m",
+            "a\u{7f}",
+            "a\u{85}",
+            "a\u{2028}b",
+            "\u{202e}txt.exe",
+            "a\u{2066}b",
+            "a\rb",
+        ] {
+            assert!(text("name", bad, 100).is_err(), "{bad:?}");
+            assert!(multiline_text("description", bad, 100).is_err(), "{bad:?}");
+        }
+        assert!(text("name", "line\nbreak", 100).is_err());
+        assert!(multiline_text("description", "line\nbreak", 100).is_ok());
+        assert!(text("name", "Zoë ✓ 日本語 🚀 (ok)", 100).is_ok());
+        assert!(text("name", &"x".repeat(101), 100).is_err());
+        let err = text("displayName", "a\u{202e}b", 100).expect_err("refused");
+        assert!(err.to_string().contains("U+202E"), "{err}");
     }
 
     #[test]

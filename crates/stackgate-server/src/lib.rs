@@ -77,6 +77,7 @@ pub fn router_with(service: Service, config: ServerConfig) -> Router {
     api.fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(error::refuse_undecodable_paths))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -512,3 +512,65 @@ async fn explicit_nulls_mean_absent() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn control_and_bidi_characters_are_refused_in_free_text() {
+    let app = TestApp::start().await;
+    let mut cases = Vec::new();
+    for text in [
+        "nul\u{0}",
+        "vt\u{b}",
+        "esc\u{1b}[2J",
+        "ls\u{2028}x",
+        "\u{202e}fdp.exe",
+    ] {
+        cases.push(bad(
+            "POST",
+            org("/teams/pulumi"),
+            json!({"name": "ctl", "displayName": text, "description": ""}),
+        ));
+        cases.push(bad(
+            "POST",
+            org("/teams/pulumi"),
+            json!({"name": "ctl", "displayName": "", "description": text}),
+        ));
+        cases.push(bad(
+            "PATCH",
+            org(&format!("/teams/{TEAM}")),
+            json!({"newDisplayName": text}),
+        ));
+        cases.push(bad(
+            "POST",
+            org("/tokens"),
+            json!({"name": "ctl", "description": text, "admin": false, "expires": 0}),
+        ));
+        cases.push(bad(
+            "POST",
+            format!("{STACK_PATH}/tags"),
+            json!({"name": "owner", "value": text}),
+        ));
+    }
+    assert_refused_without_effect(&app, cases).await;
+    // A newline is meaningful in a description and stays accepted there.
+    let (st, body) = app
+        .post(
+            &org("/teams/pulumi"),
+            Who::Admin,
+            json!({"name": "lines", "displayName": "Lines", "description": "one\ntwo"}),
+        )
+        .await;
+    assert_ok(st, &body, "a two-line description");
+}
+
+#[tokio::test]
+async fn a_path_that_is_not_utf8_is_a_400_in_the_error_shape() {
+    let app = TestApp::start().await;
+    for path in [
+        "/api/orgs/%FF",
+        "/api/stacks/acme/%C3%28/dev",
+        "/api/orgs/acme/teams/%80x",
+    ] {
+        let (st, body) = app.call("GET", path, Who::Admin, None).await;
+        assert_error(st, &body, 400, path);
+    }
+}

@@ -42,14 +42,18 @@ fn expiry_picker(cap: Option<u32>) -> Markup {
 }
 
 fn expires_at(days: i64) -> PageResult<i64> {
-    if days < 0 {
-        return Err(PageError::bad_request("Choose when the token expires."));
+    if days == 0 {
+        return Ok(0);
     }
-    Ok(if days == 0 {
-        0
-    } else {
-        stackgate_core::principal::now() + days * DAY
-    })
+    // Out of range (negative, or so large that the date would overflow) is refused here;
+    // the service then applies the real limit (730 days, or the org's maximum).
+    let max_days = stackgate_core::validate::MAX_TOKEN_DAYS;
+    if !(1..=max_days).contains(&days) {
+        return Err(PageError::bad_request(format!(
+            "Choose when the token expires: between 1 and {max_days} days, or never."
+        )));
+    }
+    Ok(stackgate_core::principal::now() + days * DAY)
 }
 
 fn token_table(tokens: &[Token], revoke_base: Option<&str>, show_admin: bool) -> Markup {

@@ -72,12 +72,16 @@ const LIST_BATCH: u32 = 200;
 
 pub(super) fn validate_tags(tags: &Tags) -> CoreResult<()> {
     for (name, value) in tags {
-        if name.is_empty() || name.chars().count() > 255 || name.chars().any(char::is_control) {
+        if name.is_empty()
+            || name.chars().count() > 255
+            || name.chars().any(|c| validate::forbidden_char(c, false))
+        {
             return Err(CoreError::bad_request(
                 "tag names must be 1-255 printable characters",
             ));
         }
-        if value.chars().count() > 1024 || value.chars().any(char::is_control) {
+        if value.chars().count() > 1024 || value.chars().any(|c| validate::forbidden_char(c, false))
+        {
             return Err(CoreError::bad_request(format!(
                 "tag '{name}': values must be at most 1024 printable characters"
             )));

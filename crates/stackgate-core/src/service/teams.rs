@@ -147,7 +147,7 @@ impl Service {
         let (org, _) = op.guard(org_name, Action::CreateTeam).await?;
         validate::name("team", name)?;
         validate::text("displayName", display_name, 200)?;
-        validate::text("description", description, 1000)?;
+        validate::multiline_text("description", description, 1000)?;
         let team = Team {
             id: new_id(),
             org_id: org.id.clone(),
@@ -237,7 +237,7 @@ impl Service {
                 team.display_name = d;
             }
             if let Some(d) = update.new_description {
-                validate::text("newDescription", &d, 1000)?;
+                validate::multiline_text("newDescription", &d, 1000)?;
                 changes.push("description changed".to_string());
                 team.description = d;
             }

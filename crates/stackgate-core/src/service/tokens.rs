@@ -89,7 +89,7 @@ impl Op<'_> {
         expires: i64,
     ) -> CoreResult<()> {
         validate::token_name(name)?;
-        validate::text("description", description, 1000)?;
+        validate::multiline_text("description", description, 1000)?;
         validate::expires(
             expires,
             self.now(),

@@ -45,7 +45,7 @@ impl Service {
         expires: i64,
     ) -> CoreResult<CreatedToken> {
         let user = self.require_user(ctx)?;
-        validate::text("description", description, 1000)?;
+        validate::multiline_text("description", description, 1000)?;
         validate::expires(expires, self.now(), None)?;
         let mut op = self.write(ctx, Cache::Keep).await?;
         let created = mint(
