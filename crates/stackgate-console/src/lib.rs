@@ -42,7 +42,13 @@ pub struct ConsoleConfig {
     pub trusted_proxies: Vec<IpNet>,
     pub session: SessionPolicy,
     pub rate_limit: RateLimit,
+    /// Password checks (argon2id, ~19 MiB each) that may run at once; 0 means the
+    /// default, [`DEFAULT_CONCURRENT_SIGN_INS`].
+    pub max_concurrent_sign_ins: usize,
 }
+
+/// Default bound on concurrent password checks: 2 × 19 MiB.
+pub const DEFAULT_CONCURRENT_SIGN_INS: usize = 2;
 
 /// Shared state of the console's handlers.
 #[derive(Clone)]
@@ -50,6 +56,8 @@ pub(crate) struct Console {
     pub service: Service,
     pub config: Arc<ConsoleConfig>,
     pub limiter: Arc<session::Limiter>,
+    /// Permits for concurrent password checks.
+    pub hashing: Arc<tokio::sync::Semaphore>,
 }
 
 /// The console's routes, all under `/console`, plus `/` redirecting there.
@@ -57,6 +65,12 @@ pub fn router(service: Service, config: ConsoleConfig) -> Router {
     let state = Console {
         service,
         limiter: Arc::new(session::Limiter::new(config.rate_limit)),
+        hashing: Arc::new(tokio::sync::Semaphore::new(
+            match config.max_concurrent_sign_ins {
+                0 => DEFAULT_CONCURRENT_SIGN_INS,
+                n => n,
+            },
+        )),
         config: Arc::new(config),
     };
     use pages::{audit, members, org, settings, stacks, teams, tokens, updates};

@@ -34,10 +34,13 @@ use crate::{layout, Console};
 pub const SESSION_COOKIE: &str = "sg_session";
 pub const LOGIN_CSRF_COOKIE: &str = "sg_login_csrf";
 
-/// The failed-sign-in limit.
+/// The failed-sign-in limits: per (login, source address), and per source address
+/// whatever the login (so a spray of unknown logins from one address is limited too).
 #[derive(Clone, Copy, Debug)]
 pub struct RateLimit {
     pub max_failures: usize,
+    /// Failed sign-ins one source address may make in the window, over all logins.
+    pub max_failures_per_source: usize,
     pub window_secs: i64,
 }
 
@@ -45,50 +48,105 @@ impl Default for RateLimit {
     fn default() -> Self {
         RateLimit {
             max_failures: 5,
+            max_failures_per_source: 20,
             window_secs: 15 * 60,
         }
     }
 }
 
-/// Recent failed sign-ins per (login, source IP).
+/// Recent sign-in attempts per key. An attempt is counted *before* the password is
+/// checked, in the same step as the decision to let it through (one entry lock), so
+/// concurrent attempts cannot all pass the check before any is counted; a successful
+/// sign-in clears its login's count.
 pub struct Limiter {
-    limit: RateLimit,
-    failures: DashMap<(String, String), Vec<i64>>,
+    window_secs: i64,
+    /// Per (login, source address).
+    by_login: DashMap<(String, String), Vec<i64>>,
+    max_by_login: usize,
+    /// Per source address.
+    by_source: DashMap<String, Vec<i64>>,
+    max_by_source: usize,
+}
+
+/// Takes one attempt from `map[key]` if fewer than `max` were made in the window.
+fn take<K: std::hash::Hash + Eq>(
+    map: &DashMap<K, Vec<i64>>,
+    key: K,
+    max: usize,
+    now: i64,
+    window: i64,
+) -> bool {
+    let mut times = map.entry(key).or_default();
+    times.retain(|t| now - t < window);
+    if times.len() >= max {
+        return false;
+    }
+    times.push(now);
+    true
+}
+
+/// Gives back the newest attempt of `map[key]` (a sign-in that succeeded).
+fn give_back<K: std::hash::Hash + Eq>(map: &DashMap<K, Vec<i64>>, key: &K) {
+    if let Some(mut times) = map.get_mut(key) {
+        times.pop();
+    }
 }
 
 impl Limiter {
     pub fn new(limit: RateLimit) -> Limiter {
         Limiter {
-            limit,
-            failures: DashMap::new(),
+            window_secs: limit.window_secs,
+            by_login: DashMap::new(),
+            max_by_login: limit.max_failures,
+            by_source: DashMap::new(),
+            max_by_source: limit.max_failures_per_source,
         }
     }
 
-    fn blocked(&self, key: &(String, String), now: i64) -> bool {
-        let window = self.limit.window_secs;
-        match self.failures.get_mut(key) {
-            Some(mut times) => {
-                times.retain(|t| now - t < window);
-                times.len() >= self.limit.max_failures
-            }
-            None => false,
+    /// Counts an attempt for `key` and its source, or refuses it (`false`) when either
+    /// limit is reached. Check and count are one step per map entry.
+    fn begin(&self, key: &(String, String), now: i64) -> bool {
+        let window = self.window_secs;
+        if !take(
+            &self.by_source,
+            key.1.clone(),
+            self.max_by_source,
+            now,
+            window,
+        ) {
+            return false;
         }
+        if !take(&self.by_login, key.clone(), self.max_by_login, now, window) {
+            give_back(&self.by_source, &key.1);
+            return false;
+        }
+        self.prune(now);
+        true
     }
 
-    fn failed(&self, key: (String, String), now: i64) {
-        self.failures.entry(key).or_default().push(now);
-        // Keep the map from growing without bound under a spray of logins.
-        if self.failures.len() > 10_000 {
-            let window = self.limit.window_secs;
-            self.failures
+    /// A successful sign-in: its login's failures are forgiven, and its own attempt is
+    /// not held against its source.
+    fn succeeded(&self, key: &(String, String)) {
+        self.by_login.remove(key);
+        give_back(&self.by_source, &key.1);
+    }
+
+    /// Keeps the maps from growing without bound under a spray of logins.
+    fn prune(&self, now: i64) {
+        let window = self.window_secs;
+        if self.by_login.len() > 10_000 {
+            self.by_login
+                .retain(|_, times| times.iter().any(|t| now - t < window));
+        }
+        if self.by_source.len() > 10_000 {
+            self.by_source
                 .retain(|_, times| times.iter().any(|t| now - t < window));
         }
     }
-
-    fn succeeded(&self, key: &(String, String)) {
-        self.failures.remove(key);
-    }
 }
+
+/// How long a sign-in waits for a free password-check slot before it is refused (503).
+const SIGN_IN_QUEUE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
@@ -313,7 +371,7 @@ pub async fn login(State(state): State<Console>, req: Request) -> Response {
     }
     let ip = stackgate_http::client_ip::source_ip(&parts, &state.config.trusted_proxies);
     let key = (form.login.clone(), ip.clone());
-    if state.limiter.blocked(&key, now()) {
+    if !state.limiter.begin(&key, now()) {
         // Not the login field: it is whatever was typed, possibly a password, and the
         // core's sign-in deliberately never logs an unknown login either.
         tracing::warn!(source_ip = %ip, "console sign-in rate limited");
@@ -321,15 +379,33 @@ pub async fn login(State(state): State<Console>, req: Request) -> Response {
             &parts,
             &state,
             StatusCode::TOO_MANY_REQUESTS,
-            Some("Too many failed sign-ins for this login. Wait 15 minutes and try again."),
+            Some("Too many failed sign-ins. Wait 15 minutes and try again."),
             &form.login,
         );
     }
-    match state
+    // Each password check takes ~19 MiB (argon2id) and a CPU for a while: at most
+    // `max_concurrent_sign_ins` run at once; the rest wait briefly, then get 503.
+    let permit =
+        match tokio::time::timeout(SIGN_IN_QUEUE_WAIT, state.hashing.clone().acquire_owned()).await
+        {
+            Ok(Ok(permit)) => permit,
+            _ => {
+                tracing::warn!(source_ip = %ip, "console sign-in refused: too many at once");
+                return login_form(
+                    &parts,
+                    &state,
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Some("Too many sign-ins at once. Try again in a moment."),
+                    &form.login,
+                );
+            }
+        };
+    let signed = state
         .service
         .sign_in(&form.login, &form.password, &ip, state.config.session)
-        .await
-    {
+        .await;
+    drop(permit);
+    match signed {
         Ok((id, session)) => {
             state.limiter.succeeded(&key);
             let secure = secure(&parts, &state);
@@ -350,16 +426,14 @@ pub async fn login(State(state): State<Console>, req: Request) -> Response {
             );
             res
         }
-        Err(stackgate_core::CoreError::Unauthenticated(_)) => {
-            state.limiter.failed(key, now());
-            login_form(
-                &parts,
-                &state,
-                StatusCode::UNAUTHORIZED,
-                Some("The login or password is incorrect."),
-                &form.login,
-            )
-        }
+        // The attempt was counted before the check: nothing more to record.
+        Err(stackgate_core::CoreError::Unauthenticated(_)) => login_form(
+            &parts,
+            &state,
+            StatusCode::UNAUTHORIZED,
+            Some("The login or password is incorrect."),
+            &form.login,
+        ),
         Err(e) => PageError::from(e).into_response(),
     }
 }

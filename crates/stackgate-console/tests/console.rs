@@ -83,6 +83,7 @@ async fn failed_sign_ins_are_rate_limited() {
         rate_limit: RateLimit {
             max_failures: 3,
             window_secs: 900,
+            ..RateLimit::default()
         },
         ..ConsoleConfig::default()
     })
@@ -314,4 +315,64 @@ async fn a_token_lifetime_out_of_range_is_a_400_not_a_wrapped_date() {
     }
     let page = app.get("/console/orgs/acme/tokens", &cookie).await;
     assert!(!page.body.contains("overflow"), "nothing was created");
+}
+
+#[tokio::test]
+async fn concurrent_sign_ins_cannot_beat_the_limit() {
+    let app = std::sync::Arc::new(
+        app_with(ConsoleConfig {
+            rate_limit: RateLimit {
+                max_failures: 5,
+                window_secs: 900,
+                ..RateLimit::default()
+            },
+            ..ConsoleConfig::default()
+        })
+        .await,
+    );
+    // 30 at once for one login, the right password in the 20th: the check and the count
+    // are one step, so only 5 reach the password check and the 20th is refused.
+    let tries: Vec<_> = (0..30)
+        .map(|i| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                let password = if i == 19 {
+                    ALICE_PW
+                } else {
+                    "wrong password!!"
+                };
+                app.sign_in("alice", password).await.0.status
+            })
+        })
+        .collect();
+    let mut checked = 0;
+    for t in tries {
+        let status = t.await.expect("task");
+        if status == StatusCode::UNAUTHORIZED || status == StatusCode::SEE_OTHER {
+            checked += 1;
+        } else {
+            assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        }
+    }
+    assert!(checked <= 5, "{checked} tries reached the password check");
+}
+
+#[tokio::test]
+async fn one_source_is_limited_across_logins_unknown_ones_included() {
+    let app = app_with(ConsoleConfig {
+        rate_limit: RateLimit {
+            max_failures: 5,
+            max_failures_per_source: 4,
+            window_secs: 900,
+        },
+        ..ConsoleConfig::default()
+    })
+    .await;
+    for i in 0..4 {
+        let (res, _) = app.sign_in(&format!("nobody{i}"), "whatever pass").await;
+        assert_eq!(res.status, StatusCode::UNAUTHORIZED, "try {i}");
+    }
+    let (res, cookie) = app.sign_in("alice", ALICE_PW).await;
+    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(cookie.is_empty());
 }
