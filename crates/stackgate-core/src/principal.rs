@@ -74,19 +74,26 @@ impl Principal {
         }
     }
 
-    /// The identity recorded in audit events: the user, or the org's or team's synthetic
+    /// The identity recorded in audit events: the user, or the org's or team's machine
     /// identity for machine tokens, plus the token id and name when a token acted.
+    ///
+    /// A machine identity's login is `org:<org>` or `team:<team>`: a colon cannot occur
+    /// in a user login, so a team named like a user (`alice`) can never read as that
+    /// user, in the API, an export, the console or a `userFilter`. Its name says what it
+    /// is (`team token of team alice`), never a display name someone chose.
     pub fn audit_actor(&self) -> AuditActor {
         let (login, name, email) = match &self.identity {
             Identity::User(u) => (u.login.clone(), u.name.clone(), u.email.clone()),
-            Identity::OrgToken { org_name, .. } => {
-                (org_name.clone(), org_name.clone(), String::new())
-            }
-            Identity::TeamToken {
-                team_name,
-                team_display_name,
-                ..
-            } => (team_name.clone(), team_display_name.clone(), String::new()),
+            Identity::OrgToken { org_name, .. } => (
+                machine_login("org", org_name),
+                format!("organization token of {org_name}"),
+                String::new(),
+            ),
+            Identity::TeamToken { team_name, .. } => (
+                machine_login("team", team_name),
+                format!("team token of team {team_name}"),
+                String::new(),
+            ),
         };
         AuditActor {
             login,
@@ -96,6 +103,11 @@ impl Principal {
             token_name: self.token.as_ref().map(|t| t.name.clone()),
         }
     }
+}
+
+/// The audit login of a machine identity: `org:acme`, `team:platform`.
+pub fn machine_login(kind: &str, name: &str) -> String {
+    format!("{kind}:{name}")
 }
 
 /// Per-request context handed to every service call.

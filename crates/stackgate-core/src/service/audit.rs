@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use stackgate_store::{AuditEvent, AuditQuery, Org, OrgId, Store};
+use stackgate_store::{AuditEvent, AuditQuery, Org, Store};
 
 use super::{Cache, Op, Service};
 use crate::authz::Action;
@@ -83,7 +83,7 @@ impl Service {
                 .ok_or_else(|| CoreError::bad_request("invalid continuationToken"))?;
             query.before_seq = Some(id);
         }
-        op.check_query(&org.id, &query).await?;
+        op.check_query(&org, &query).await?;
         let events = op.list_audit(&query).await?;
         let continuation = (events.len() == query.limit as usize)
             .then(|| events.last().map(|e| e.link.seq.to_string()))
@@ -107,7 +107,7 @@ impl Service {
     ) -> CoreResult<AuditExport> {
         let mut op = self.write(ctx, Cache::Keep).await?;
         let (org, _) = op.guard(org_name, Action::ReadAuditLog).await?;
-        op.check_query(&org.id, &query).await?;
+        op.check_query(&org, &query).await?;
         let desc = format!("audit log of '{org_name}' exported as {format}");
         op.record(&org.id, EventType::AuditLogExported, desc)
             .await?;
@@ -209,9 +209,11 @@ impl Service {
 
 impl Op<'_> {
     /// The filters of a listing or export: every `eventFilter` entry must be a known event
-    /// type (400), and `userFilter` must name a known user, or the org's or one of its
-    /// teams' token identity (404).
-    async fn check_query(&mut self, org_id: &OrgId, query: &AuditQuery) -> CoreResult<()> {
+    /// type (400), and `userFilter` must name an actor of *this* org (404 otherwise): a
+    /// member, anyone who appears in its log, or one of its machine identities
+    /// (`org:<org>`, `team:<team>`). Whether a user or org exists elsewhere in the
+    /// installation is never revealed.
+    async fn check_query(&mut self, org: &Org, query: &AuditQuery) -> CoreResult<()> {
         if let Some(unknown) = query
             .events
             .iter()
@@ -222,11 +224,31 @@ impl Op<'_> {
             )));
         }
         if let Some(login) = &query.user_login {
-            let known = self.user_by_login(login).await?.is_some()
-                || self.org_by_name(login).await?.is_some()
-                || self.team_by_name(org_id, login).await?.is_some();
-            if !known {
-                return Err(CoreError::not_found(format!("user '{login}' not found")));
+            let known = match login.split_once(':') {
+                Some(("org", name)) => name == org.name,
+                Some(("team", name)) => self.team_by_name(&org.id, name).await?.is_some(),
+                _ => match self.user_by_login(login).await? {
+                    Some(user) => self.membership(&org.id, &user.id).await?.is_some(),
+                    None => false,
+                },
+            };
+            let in_log = known || {
+                let probe = AuditQuery {
+                    org_id: org.id.clone(),
+                    before_seq: None,
+                    start_time: None,
+                    end_time: None,
+                    events: Vec::new(),
+                    user_login: Some(login.clone()),
+                    token_id: None,
+                    limit: 1,
+                };
+                !self.list_audit(&probe).await?.is_empty()
+            };
+            if !in_log {
+                return Err(CoreError::not_found(format!(
+                    "no actor '{login}' in this organization"
+                )));
             }
         }
         Ok(())

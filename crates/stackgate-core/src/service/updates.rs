@@ -99,13 +99,13 @@ pub(crate) fn update_actor(ctx: &Ctx) -> UpdateActor {
         Identity::OrgToken { org_name, .. } => UpdateActor {
             user_id: None,
             token_id,
-            login: org_name.clone(),
+            login: crate::principal::machine_login("org", org_name),
             name: format!("organization token '{token_name}'"),
         },
         Identity::TeamToken { team_name, .. } => UpdateActor {
             user_id: None,
             token_id,
-            login: team_name.clone(),
+            login: crate::principal::machine_login("team", team_name),
             name: format!("team token '{token_name}' of team {team_name}"),
         },
     }

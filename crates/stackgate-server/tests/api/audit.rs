@@ -130,8 +130,10 @@ async fn every_change_is_recorded_with_the_token_that_made_it() {
             "stack-deleted",
         ),
     ];
+    // An org token's events carry the org's machine identity, `org:<org>`.
+    let org_actor = format!("org:{ORG}");
     for (method, path, body, event) in steps {
-        expect_event(&app, (method, path, body), &t, event, by_token, ORG).await;
+        expect_event(&app, (method, path, body), &t, event, by_token, &org_actor).await;
     }
 
     // Team tokens and team deletion, by the admin token.
@@ -147,7 +149,7 @@ async fn every_change_is_recorded_with_the_token_that_made_it() {
         &t,
         "team-token-deleted",
         by_token,
-        ORG,
+        &org_actor,
     )
     .await;
     expect_event(
@@ -156,7 +158,7 @@ async fn every_change_is_recorded_with_the_token_that_made_it() {
         &t,
         "team-deleted",
         by_token,
-        ORG,
+        &org_actor,
     )
     .await;
 
@@ -195,7 +197,7 @@ async fn every_change_is_recorded_with_the_token_that_made_it() {
         &Who::TeamToken,
         "stack-tags-changed",
         (a.team_token.id.as_str(), "devs-ci"),
-        TEAM,
+        &format!("team:{TEAM}"),
     )
     .await;
 }

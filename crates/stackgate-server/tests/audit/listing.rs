@@ -8,7 +8,9 @@ use stackgate_core::catalog::EventType;
 use stackgate_core::chain;
 use stackgate_store::{AuditActor, NewAuditEvent};
 
-use crate::common::{assert_error, assert_ok, events_named, TestApp, Who, ORG, STACK_PATH};
+use crate::common::{
+    assert_error, assert_ok, events_named, TestApp, Who, ORG, OTHER_ORG, STACK_PATH,
+};
 
 /// Events of `list` (a JSON listing) as a vector.
 fn listed(body: &Value) -> Vec<Value> {
@@ -84,9 +86,11 @@ async fn listing_filters_select_exactly_the_matching_events() {
         !events_named(&bobs, "auth-failure-organization-role").is_empty(),
         "{bobs:?}"
     );
-    let tokens = list(&app, &format!("{base}&userFilter={ORG}")).await;
+    let tokens = list(&app, &format!("{base}&userFilter=org:{ORG}")).await;
     assert!(!tokens.is_empty());
-    assert!(tokens.iter().all(|e| e["user"]["githubLogin"] == ORG));
+    assert!(tokens
+        .iter()
+        .all(|e| e["user"]["githubLogin"] == format!("org:{ORG}")));
     let (st, body) = app
         .get(&format!("{base}&userFilter=nobody-at-all"), Who::Admin)
         .await;
@@ -255,5 +259,66 @@ async fn the_event_type_catalogue_lists_every_event_with_its_flags() {
         assert_eq!(t["requiresStackAdmin"], i.requires_stack_admin, "{t}");
         assert_eq!(t["authenticationFailure"], i.authentication_failure, "{t}");
         assert_eq!(t["deprecated"], false, "{t}");
+    }
+}
+
+#[tokio::test]
+async fn a_team_named_like_a_user_never_reads_as_that_user() {
+    let app = TestApp::start().await;
+    // A member creates a team named "alice" (the org admin's login) and a token for it.
+    app.create_team_as(&Who::Admin, "alice").await;
+    let token = app.team_token_as(&Who::Admin, "alice", "alice-ci", 0).await;
+    let (st, body) = app
+        .post(
+            &format!("{STACK_PATH}/tags"),
+            Who::Token(token.token.clone()),
+            json!({"name": "owner", "value": "x"}),
+        )
+        .await;
+    // Whatever the team may do, its events must not be attributed to the user alice.
+    let _ = (st, body);
+    let base = format!("/api/orgs/{ORG}/auditlogs/v2?pageSize=1000");
+    let all = list(&app, &base).await;
+    let by_team: Vec<&Value> = all
+        .iter()
+        .filter(|e| e["tokenID"] == token.id.as_str())
+        .collect();
+    assert!(!by_team.is_empty(), "the team token acted: {all:?}");
+    for e in &by_team {
+        assert_eq!(e["user"]["githubLogin"], "team:alice", "{e}");
+        assert_ne!(e["user"]["name"], "alice", "{e}");
+    }
+    let alices = list(&app, &format!("{base}&userFilter=alice")).await;
+    assert!(
+        alices.iter().all(|e| e["tokenID"] != token.id.as_str()),
+        "userFilter=alice matches the team token's events: {alices:?}"
+    );
+    let team = list(&app, &format!("{base}&userFilter=team:alice")).await;
+    assert_eq!(team.len(), by_team.len());
+    // The CSV export carries the machine login too.
+    let csv = app
+        .get_raw(&format!("/api/orgs/{ORG}/auditlogs/export"), Who::Admin)
+        .await;
+    assert_eq!(csv.status, 200);
+    assert!(String::from_utf8_lossy(&csv.body).contains("team:alice"));
+}
+
+#[tokio::test]
+async fn user_filter_reveals_nothing_about_other_orgs() {
+    let app = TestApp::start().await;
+    let base = format!("/api/orgs/{ORG}/auditlogs/v2?pageSize=10");
+    // Another org, a user of only that org, and a user of none: all answer alike (404).
+    for name in [OTHER_ORG, "gina", "erin", "no-such-anything", "org:globex"] {
+        let (st, body) = app
+            .get(&format!("{base}&userFilter={name}"), Who::Admin)
+            .await;
+        assert_error(st, &body, 404, name);
+    }
+    // This org's own actors are found.
+    for name in ["bob", "org:acme"] {
+        let (st, body) = app
+            .get(&format!("{base}&userFilter={name}"), Who::Admin)
+            .await;
+        assert_ok(st, &body, name);
     }
 }
