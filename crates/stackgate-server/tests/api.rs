@@ -15,6 +15,7 @@ mod common;
 mod api {
     mod audit;
     mod current_user;
+    mod members;
     mod org_tokens;
     mod policy;
     mod rename;

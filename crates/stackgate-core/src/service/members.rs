@@ -83,6 +83,7 @@ impl Service {
         role: OrgRole,
     ) -> CoreResult<()> {
         let mut op = self.write(ctx, Cache::Invalidate).await?;
+        op.serialize_member_changes(org_name).await?;
         let (org, _) = op.guard(org_name, Action::ManageMembers).await?;
         let (user, current) = op.member(&org, login).await?;
         if current == role {
@@ -102,6 +103,7 @@ impl Service {
 
     pub async fn remove_member(&self, ctx: &Ctx, org_name: &str, login: &str) -> CoreResult<()> {
         let mut op = self.write(ctx, Cache::Invalidate).await?;
+        op.serialize_member_changes(org_name).await?;
         let (org, _) = op.guard(org_name, Action::ManageMembers).await?;
         let (user, current) = op.member(&org, login).await?;
         op.keep_an_admin(&org, login, current).await?;
@@ -137,6 +139,18 @@ impl Op<'_> {
             .await?
             .ok_or_else(missing)?;
         Ok((user, role))
+    }
+
+    /// Takes the org's audit-chain lock before anything is read, so that two changes of
+    /// roles in one org run one after the other. Under PostgreSQL's READ COMMITTED two
+    /// admins demoting each other at once would otherwise both count two admins and
+    /// leave none; after the lock, every read (the caller's own role included) sees the
+    /// other change committed. (On SQLite writers are serialized anyway.)
+    async fn serialize_member_changes(&mut self, org_name: &str) -> CoreResult<()> {
+        if let Some(org) = self.org_by_name(org_name).await? {
+            self.lock_chains(&[&org.id]).await?;
+        }
+        Ok(())
     }
 
     /// Refuses to demote or remove the org's last admin.
