@@ -58,6 +58,9 @@ fn lifecycle(sg: &Installation, bin: &std::path::Path) {
     let up = alice.ok(&["up", "--yes", "--non-interactive"]);
     assert!(up.contains("1 created"), "{up}");
     assert_eq!(version(sg, "acme/web/dev"), 1);
+    // The update set the CLI's stack tags.
+    let (_, stack) = sg.server.get("/api/stacks/acme/web/dev", &sg.alice);
+    assert_eq!(stack["tags"]["pulumi:project"], "web", "{stack}");
     let again = alice.ok(&["up", "--yes", "--non-interactive"]);
     assert!(again.contains("1 unchanged"), "{again}");
     assert_eq!(version(sg, "acme/web/dev"), 2);
@@ -86,6 +89,20 @@ fn lifecycle(sg: &Installation, bin: &std::path::Path) {
         .filter_map(|u| u["kind"].as_str())
         .collect();
     assert_eq!(kinds, ["refresh", "update", "update"], "{history}");
+    let second = alice.json(&[
+        "stack",
+        "history",
+        "--json",
+        "--page-size",
+        "1",
+        "--page",
+        "2",
+    ]);
+    assert_eq!(second.as_array().map(Vec::len), Some(1), "{second}");
+    assert_eq!(
+        second[0]["version"], 2,
+        "page 2 of 1: the second newest: {second}"
+    );
     assert!(
         history
             .as_array()
@@ -296,6 +313,8 @@ fn cancel_frees_the_stack_and_a_concurrent_update_is_refused() {
     let sg = Installation::start();
     let alice = Cli::login(&bin, &sg.server, &sg.alice);
     alice.ok(&["stack", "init", "acme/web/dev", "--non-interactive"]);
+    // A refresh of a stack that has no state yet.
+    alice.ok(&["refresh", "--yes", "--non-interactive"]);
     alice.ok(&["up", "--yes", "--non-interactive"]);
     // Nothing in progress: `activeUpdate` is empty and the CLI has nothing to cancel.
     let nothing = alice.refused(&["cancel", "--yes", "--non-interactive"]);
@@ -393,4 +412,101 @@ fn the_permission_matrix_holds_through_the_cli() {
         refusals >= 5,
         "the refused updates and the removal are audited"
     );
+}
+
+/// A state of `n` component resources (they need no provider plugin) under the stack.
+fn components(stack: &str, n: usize) -> Value {
+    let root = format!("urn:pulumi:{stack}::big::pulumi:pulumi:Stack::big-{stack}");
+    let mut resources = vec![json!({"urn": root, "custom": false, "type": "pulumi:pulumi:Stack"})];
+    for i in 0..n {
+        resources.push(json!({
+            "urn": format!("urn:pulumi:{stack}::big::big:index:Part::p{i}"),
+            "custom": false, "type": "big:index:Part", "parent": root,
+            "outputs": {"i": i},
+        }));
+    }
+    json!({"version": 3, "deployment": {
+        "manifest": {"time": "2026-01-01T00:00:00Z", "magic": "", "version": ""},
+        "resources": resources}})
+}
+
+#[test]
+fn an_up_whose_token_is_revoked_midway_fails_and_keeps_its_last_checkpoint() {
+    let Some(bin) =
+        pulumi_bin("an_up_whose_token_is_revoked_midway_fails_and_keeps_its_last_checkpoint")
+    else {
+        return;
+    };
+    let sg = Installation::start();
+    let body = json!({"name": "deploy", "description": "", "admin": true, "expires": 0});
+    let (st, created) = sg.server.post("/api/orgs/acme/tokens", &sg.alice, &body);
+    assert_eq!(st, 200, "{created}");
+    let token = created["tokenValue"].as_str().expect("tokenValue");
+    let token_id = created["id"].as_str().expect("id");
+    let ci = Cli::login_with(&bin, &sg.server, token, "name: big\nruntime: yaml\n");
+    ci.ok(&["stack", "init", "acme/big/dev", "--non-interactive"]);
+    let total = 1000;
+    let file = ci.project.path().join("state.json");
+    std::fs::write(&file, components("dev", total).to_string()).expect("write state");
+    ci.ok(&[
+        "stack",
+        "import",
+        "--force",
+        "--file",
+        file.to_str().expect("utf-8"),
+    ]);
+
+    // The program declares none of them: `up` deletes them one checkpoint at a time.
+    let up = ci.spawn(&["up", "--yes", "--non-interactive", "--skip-preview"]);
+    let started = std::time::Instant::now();
+    let mut held = false;
+    while started.elapsed() < std::time::Duration::from_secs(60) {
+        let (_, stack) = sg.server.get("/api/stacks/acme/big/dev", &sg.alice);
+        if stack["activeUpdate"]
+            .as_str()
+            .is_some_and(|u| !u.is_empty())
+        {
+            held = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(held, "the update started");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let (st, body) = sg
+        .server
+        .delete(&format!("/api/orgs/acme/tokens/{token_id}"), &sg.alice);
+    assert_eq!(st, 204, "revoke: {body}");
+    let (ok, out) = common::pulumi::finish(up, &["up"]);
+    assert!(!ok, "the up must fail once its token is revoked: {out}");
+
+    // The stack is free again, the update is recorded as failed, and the state is the
+    // last checkpoint that was accepted: valid, with part of the resources deleted.
+    let (_, stack) = sg.server.get("/api/stacks/acme/big/dev", &sg.alice);
+    assert_eq!(stack["activeUpdate"], "", "{stack}");
+    let (st, history) = sg.server.get("/api/stacks/acme/big/dev/updates", &sg.alice);
+    assert_eq!(st, 200, "{history}");
+    assert_eq!(history["updates"][0]["result"], "failed", "{history}");
+    let (st, exported) = sg.server.get("/api/stacks/acme/big/dev/export", &sg.alice);
+    assert_eq!(st, 200, "{exported}");
+    let left = exported["deployment"]["resources"]
+        .as_array()
+        .map_or(0, Vec::len);
+    assert!(
+        left > 1 && left < total + 1,
+        "a partial state was kept ({left} resources of {})",
+        total + 1
+    );
+    let failed = sg.events().into_iter().any(|e| {
+        e["event"] == "stack-update-completed"
+            && e["description"]
+                .as_str()
+                .is_some_and(|d| d.contains("revoked"))
+    });
+    assert!(failed, "the failure names the revocation");
+    // The state is usable: alice finishes the job.
+    let alice = Cli::login_with(&bin, &sg.server, &sg.alice, "name: big\nruntime: yaml\n");
+    alice.ok(&["stack", "select", "acme/big/dev"]);
+    let done = alice.ok(&["up", "--yes", "--non-interactive", "--skip-preview"]);
+    assert!(done.contains("deleted"), "{done}");
 }

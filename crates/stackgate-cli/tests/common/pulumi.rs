@@ -5,7 +5,7 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -70,14 +70,14 @@ impl Cli {
             .expect("write Pulumi.yaml");
     }
 
-    /// Runs `pulumi ARGS` in the project directory: (success, stdout + stderr).
-    pub fn run(&self, args: &[&str]) -> (bool, String) {
+    /// Starts `pulumi ARGS` in the project directory; its output is read as it comes.
+    pub fn spawn(&self, args: &[&str]) -> Running {
         let path = format!(
             "{}:{}",
             self.bin.display(),
             std::env::var("PATH").unwrap_or_default()
         );
-        let mut child = Command::new(self.bin.join("pulumi"))
+        Command::new(self.bin.join("pulumi"))
             .args(args)
             .current_dir(self.project.path())
             .env("PATH", path)
@@ -92,33 +92,14 @@ impl Cli {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("spawn pulumi");
-        let drain = |mut pipe: Box<dyn Read + Send>| {
-            std::thread::spawn(move || {
-                let mut text = String::new();
-                let _ = pipe.read_to_string(&mut text);
-                text
-            })
-        };
-        let stdout = drain(Box::new(child.stdout.take().expect("stdout")));
-        let stderr = drain(Box::new(child.stderr.take().expect("stderr")));
-        let deadline = Instant::now() + COMMAND_LIMIT;
-        let status = loop {
-            if let Some(status) = child.try_wait().expect("wait for pulumi") {
-                break status;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                panic!("pulumi {args:?} did not finish within {COMMAND_LIMIT:?}");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        let out = format!(
-            "{}{}",
-            stdout.join().unwrap_or_default(),
-            stderr.join().unwrap_or_default()
-        );
-        (status.success(), out)
+            .map(Running::new)
+            .expect("spawn pulumi")
+    }
+
+    /// Runs `pulumi ARGS` in the project directory: (success, stdout + stderr).
+    pub fn run(&self, args: &[&str]) -> (bool, String) {
+        let child = self.spawn(args);
+        finish(child, args)
     }
 
     pub fn ok(&self, args: &[&str]) -> String {
@@ -204,4 +185,57 @@ impl Installation {
             .cloned()
             .unwrap_or_default()
     }
+}
+
+/// A `pulumi` process started by [`Cli::spawn`], its output drained by two threads (so a
+/// full pipe never stalls it).
+pub struct Running {
+    child: Child,
+    stdout: std::thread::JoinHandle<String>,
+    stderr: std::thread::JoinHandle<String>,
+}
+
+impl Running {
+    fn new(mut child: Child) -> Running {
+        let drain = |mut pipe: Box<dyn Read + Send>| {
+            std::thread::spawn(move || {
+                let mut text = String::new();
+                let _ = pipe.read_to_string(&mut text);
+                text
+            })
+        };
+        let stdout = drain(Box::new(child.stdout.take().expect("stdout")));
+        let stderr = drain(Box::new(child.stderr.take().expect("stderr")));
+        Running {
+            child,
+            stdout,
+            stderr,
+        }
+    }
+}
+
+/// Waits for a started `pulumi` (at most [`COMMAND_LIMIT`]): (success, stdout + stderr).
+pub fn finish(running: Running, args: &[&str]) -> (bool, String) {
+    let Running {
+        mut child,
+        stdout,
+        stderr,
+    } = running;
+    let deadline = Instant::now() + COMMAND_LIMIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for pulumi") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("pulumi {args:?} did not finish within {COMMAND_LIMIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let out = format!(
+        "{}{}",
+        stdout.join().unwrap_or_default(),
+        stderr.join().unwrap_or_default()
+    );
+    (status.success(), out)
 }
