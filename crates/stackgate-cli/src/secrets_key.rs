@@ -40,6 +40,21 @@ fn sqlite_file(url: &str) -> Option<PathBuf> {
     Some(PathBuf::from(path))
 }
 
+/// The key file a server on `database` uses: `--secrets-key-file`, else (SQLite) the
+/// default beside the database; `None` when the key comes from `STACKGATE_SECRETS_KEY`.
+pub fn key_file(args: &KeyArgs, database: &str) -> Option<PathBuf> {
+    if args.secrets_key.is_some() {
+        return None;
+    }
+    if let Some(path) = &args.secrets_key_file {
+        return Some(path.clone());
+    }
+    let db_file = sqlite_file(database)?;
+    let mut name = db_file.into_os_string();
+    name.push(".secrets-key");
+    Some(PathBuf::from(name))
+}
+
 /// Resolves the master key for a server or command on `database`.
 pub fn resolve(args: &KeyArgs, database: &str) -> Result<SecretsKey> {
     if let Some(text) = &args.secrets_key {
@@ -51,13 +66,10 @@ pub fn resolve(args: &KeyArgs, database: &str) -> Result<SecretsKey> {
         return Ok(SecretsKey::Ready(Arc::new(key)));
     }
     if database.starts_with("sqlite:") {
-        let Some(db_file) = sqlite_file(database) else {
+        let Some(path) = key_file(args, database) else {
             // An in-memory database lives as long as the process: so may its key.
             return Ok(SecretsKey::Ready(Arc::new(MasterKey::generate())));
         };
-        let mut name = db_file.clone().into_os_string();
-        name.push(".secrets-key");
-        let path = PathBuf::from(name);
         let (key, created) = MasterKey::load_or_create_file(&path)?;
         if created {
             tracing::warn!(

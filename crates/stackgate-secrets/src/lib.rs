@@ -203,6 +203,24 @@ impl MasterKey {
         }
     }
 
+    /// Writes this key to the new file `path` (atomically, mode 0600 on unix), e.g. beside
+    /// a backup. An existing file is an error, never overwritten.
+    pub fn save_new_file(&self, path: &Path) -> Result<(), SecretsError> {
+        let mut contents = Zeroizing::new(self.encode());
+        contents.push('\n');
+        let io_err = |source| SecretsError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        match publish_new_file(path, contents.as_bytes()).map_err(io_err)? {
+            Published::Created => Ok(()),
+            Published::AlreadyExists => Err(io_err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                "the file already exists",
+            ))),
+        }
+    }
+
     /// Wraps a stack's data key for storage. The result is bound to `stack_id` (see the
     /// crate documentation) and is 73 bytes long.
     pub fn wrap(&self, stack_id: &str, key: &DataKey) -> Vec<u8> {

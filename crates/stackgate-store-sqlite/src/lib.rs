@@ -104,6 +104,34 @@ impl SqliteStore {
     }
 }
 
+/// Writes a consistent copy of the database at `url` into the new file `dest` (SQLite's
+/// `VACUUM INTO`), while servers keep reading and writing the database: the copy is one
+/// read snapshot, taken on a connection of its own, and holds no write lock. `dest` must
+/// not exist.
+pub async fn backup(url: &str, dest: &std::path::Path) -> StoreResult<()> {
+    if dest.exists() {
+        return Err(StoreError::Conflict(format!(
+            "{} already exists",
+            dest.display()
+        )));
+    }
+    let dest = dest
+        .to_str()
+        .ok_or_else(|| StoreError::Backend("the backup path is not UTF-8".into()))?;
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(|e| StoreError::Backend(format!("invalid SQLite url: {e}")))?
+        .busy_timeout(BUSY_TIMEOUT);
+    let mut conn = SqliteConnection::connect_with(&options)
+        .await
+        .map_err(db_err)?;
+    sqlx::query("VACUUM INTO ?")
+        .bind(dest)
+        .execute(&mut conn)
+        .await
+        .map_err(db_err)?;
+    conn.close().await.map_err(db_err)
+}
+
 /// Run as the write connection goes back to its pool: rolls back a transaction that
 /// nobody owns any more.
 ///

@@ -171,6 +171,12 @@ impl Service {
         })
     }
 
+    /// The names of every org of the installation (for operator commands).
+    pub async fn org_names(&self) -> CoreResult<Vec<String>> {
+        let orgs = self.store.read().await?.list_orgs().await?;
+        Ok(orgs.into_iter().map(|o| o.name).collect())
+    }
+
     /// Applies every org's retention setting: deletes events older than it, keeps the
     /// chain checkable, and records `audit-log-pruned`. Returns events removed per org.
     pub async fn prune_audit_logs(&self, source: &str) -> CoreResult<Vec<(String, u64)>> {
