@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Load benchmark: throughput of GET /healthz (DB ping), GET /api/capabilities (no DB, no
+# Load benchmark: throughput of GET /readyz (DB ping), GET /api/capabilities (no DB, no
 # auth: the bare baseline) and authenticated GET /api/user (token verified through the
 # in-memory cache), one after the other against one release server, same duration and
 # connection count. Loopback only, bounded duration.
@@ -7,7 +7,7 @@
 #   bash bench/load.sh                 # defaults below
 #   DURATION=5s ROUNDS=5 CONNS=32 THREADS=1 WARMUP=1s bash bench/load.sh
 #
-# /healthz is measured once. /api/capabilities and /api/user are measured in ROUNDS
+# /readyz is measured once. /api/capabilities and /api/user are measured in ROUNDS
 # alternating pairs, and the figure reported is the median of the per-pair ratios: the
 # machine's speed drifts by more than 10 % over a minute, and a pair measured seconds
 # apart sees the same machine.
@@ -89,13 +89,13 @@ STACKGATE_LOG="${STACKGATE_LOG:-warn}" "${SERVER_PIN[@]}" "$BIN" serve --listen 
     >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 
-# Readiness: poll /healthz, at most ~20 s.
+# Readiness: poll /readyz, at most ~20 s.
 for _ in $(seq 1 200); do
-    if curl -fsS -o /dev/null "$BASE/healthz" 2>/dev/null; then break; fi
+    if curl -fsS -o /dev/null "$BASE/readyz" 2>/dev/null; then break; fi
     kill -0 "$SERVER_PID" 2>/dev/null || { echo "server exited" >&2; cat "$WORK/server.log" >&2; exit 1; }
     sleep 0.1
 done
-curl -fsS -o /dev/null "$BASE/healthz" || { echo "server not ready" >&2; cat "$WORK/server.log" >&2; exit 1; }
+curl -fsS -o /dev/null "$BASE/readyz" || { echo "server not ready" >&2; cat "$WORK/server.log" >&2; exit 1; }
 curl -fsS -o /dev/null -H "Authorization: token $TOKEN" "$BASE/api/user" \
     || { echo "GET /api/user with the init token failed" >&2; exit 1; }
 
@@ -157,7 +157,7 @@ bench() {
 }
 
 echo "== wrk: $CONNS connections, $THREADS thread(s), ${WARMUP} warm-up + ${DURATION} each, $ROUNDS rounds" >&2
-HEALTH="$(bench /healthz)"
+HEALTH="$(bench /readyz)"
 CAPS_ALL=()
 AUTHED_ALL=()
 RATIOS=()
@@ -189,7 +189,7 @@ curl -fsS -o /dev/null -H "Authorization: token $TOKEN" "$BASE/api/user"
 
 echo
 printf '%-22s %12s\n' "endpoint" "req/s (median)"
-printf '%-22s %12.0f\n' "GET /healthz" "$HEALTH"
+printf '%-22s %12.0f\n' "GET /readyz" "$HEALTH"
 printf '%-22s %12.0f   rounds: %s\n' "GET /api/capabilities" "$CAPS" "${CAPS_ALL[*]}"
 printf '%-22s %12.0f   rounds: %s\n' "GET /api/user" "$AUTHED" "${AUTHED_ALL[*]}"
 if [[ -n "$MIXED" ]]; then
@@ -198,7 +198,7 @@ if [[ -n "$MIXED" ]]; then
 fi
 echo "per-round ratios /api/user / /api/capabilities: ${RATIOS[*]}"
 awk -v u="$AUTHED" -v h="$HEALTH" -v r="$RATIO" 'BEGIN {
-    printf "ratio /api/user / /healthz          = %.2f\n", u / h
+    printf "ratio /api/user / /readyz          = %.2f\n", u / h
     printf "ratio /api/user / /api/capabilities = %.2f median of the rounds (target >= 0.70: %s)\n", r, (r >= 0.70 ? "met" : "NOT met")
 }'
 # bench runs in $(...) subshells, so the disturbed list comes back through a file.

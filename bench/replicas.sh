@@ -71,7 +71,7 @@ start_setup() {
     done
     for port in "${PORTS[@]}"; do
         for _ in $(seq 1 200); do
-            curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null && break
+            curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null && break
             sleep 0.1
         done
         curl -fsS -o /dev/null -H "Authorization: token $TOKEN" "http://127.0.0.1:$port/api/user" \

@@ -73,6 +73,9 @@ enum Command {
         /// `Secure` only when a trusted proxy says `X-Forwarded-Proto: https`.
         #[arg(long, env = "STACKGATE_SECURE_COOKIES")]
         secure_cookies: bool,
+        /// Seconds requests in flight may run on after SIGTERM/SIGINT before they are cut off.
+        #[arg(long, env = "STACKGATE_SHUTDOWN_GRACE", default_value_t = 20)]
+        shutdown_grace: u64,
         /// Largest state body (checkpoint, import, ...) after decompression, in MiB.
         #[arg(long, env = "STACKGATE_MAX_STATE_SIZE", default_value_t = 512)]
         max_state_size: usize,
@@ -354,6 +357,7 @@ async fn main() -> Result<()> {
             trusted_proxies,
             audit_prune_interval,
             secure_cookies,
+            shutdown_grace,
             max_state_size,
             keep_versions,
             keys,
@@ -394,7 +398,9 @@ async fn main() -> Result<()> {
             };
             let app = stackgate_server::router_with(service.clone(), config)
                 .merge(stackgate_console::router(service, console));
-            stackgate_server::serve_app(listener, app, shutdown).await?;
+            let grace = std::time::Duration::from_secs(shutdown_grace);
+            stackgate_server::serve_app(listener, app, shutdown, grace).await?;
+            tracing::info!("stackgate stopped");
         }
         Command::Init {
             org,

@@ -48,8 +48,13 @@ impl Drop for Server {
 }
 
 fn serve(db: &str) -> Server {
+    serve_with(db, &[])
+}
+
+fn serve_with(db: &str, extra: &[&str]) -> Server {
     let mut child = Command::new(BIN)
         .args(["serve", "--listen", "127.0.0.1:0", "--database", db])
+        .args(extra)
         .env("STACKGATE_LOG", "info")
         .env("NO_COLOR", "1")
         .stderr(Stdio::piped())
@@ -75,7 +80,7 @@ fn serve(db: &str) -> Server {
     std::thread::spawn(move || for _ in lines {});
     let server = Server { child, addr };
     let deadline = Instant::now() + Duration::from_secs(20);
-    while get(&server.addr, "/healthz", None).0 != 200 {
+    while get(&server.addr, "/readyz", None).0 != 200 {
         assert!(Instant::now() < deadline, "server not ready in time");
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -251,6 +256,46 @@ fn sigterm_shuts_the_server_down() {
         assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+#[test]
+fn a_stuck_request_cannot_hold_a_shutdown_past_the_grace_period() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut server = serve_with(&db_url(dir.path()), &["--shutdown-grace", "1"]);
+    // A client that announces a body and never sends it keeps its request in flight
+    // (the sign-in form handler reads the whole body first).
+    let mut stuck = TcpStream::connect(&server.addr).expect("connect");
+    let head = format!(
+        "POST /console/login HTTP/1.1\r\nHost: {}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 10000\r\n\r\nlogin=",
+        server.addr
+    );
+    stuck.write_all(head.as_bytes()).expect("send head");
+    std::thread::sleep(Duration::from_millis(200));
+    let pid = server.child.id().to_string();
+    let sent = Instant::now();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    loop {
+        if let Some(status) = server.child.try_wait().expect("wait") {
+            assert!(status.success(), "exit after the grace period: {status}");
+            break;
+        }
+        assert!(
+            sent.elapsed() < Duration::from_secs(8),
+            "the stuck request held the shutdown past the 1 s grace"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        sent.elapsed() >= Duration::from_millis(900),
+        "in-flight requests get the grace period ({:?})",
+        sent.elapsed()
+    );
+    drop(stuck);
 }
 
 #[tokio::test]

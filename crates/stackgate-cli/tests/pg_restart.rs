@@ -1,5 +1,5 @@
 //! A replica survives a PostgreSQL restart without being restarted itself: while the
-//! database is down `/healthz` answers 503; once it is back, requests recover, and the
+//! database is down `/readyz` answers 503 (and `/healthz`, liveness, stays 200); once it is back, requests recover, and the
 //! change listener has reconnected (a revocation through one replica again reaches the
 //! other within a second).
 //!
@@ -83,10 +83,15 @@ fn a_replica_survives_a_postgresql_restart() {
         assert!(pg_ctl("stop"), "stop PostgreSQL");
         for s in [&a, &b] {
             let took = time_until(Duration::from_secs(15), || {
-                s.call("GET", "/healthz", None, None).0 == 503
+                s.call("GET", "/readyz", None, None).0 == 503
             })
-            .expect("/healthz reports not-ready while the database is down");
-            println!("/healthz answered 503 after {took:?}");
+            .expect("/readyz reports not-ready while the database is down");
+            assert_eq!(
+                s.call("GET", "/healthz", None, None).0,
+                200,
+                "liveness does not depend on the database"
+            );
+            println!("/readyz answered 503 after {took:?}");
         }
         assert!(pg_ctl("start"), "start PostgreSQL");
     }
@@ -94,7 +99,7 @@ fn a_replica_survives_a_postgresql_restart() {
     // Requests recover without restarting the replicas: reads and writes.
     for s in [&a, &b] {
         let took = time_until(Duration::from_secs(30), || {
-            s.call("GET", "/healthz", None, None).0 == 200 && s.get("/api/user", &alice).0 == 200
+            s.call("GET", "/readyz", None, None).0 == 200 && s.get("/api/user", &alice).0 == 200
         })
         .expect("requests recover after PostgreSQL is back");
         println!("requests recovered {took:?} after PostgreSQL was started");

@@ -82,19 +82,49 @@ pub fn router_with(service: Service, config: ServerConfig) -> Router {
         .with_state(state)
 }
 
+/// How long in-flight requests may run on after a shutdown signal, by default.
+pub const DEFAULT_SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
+
 /// Serves `app` (the API router, possibly merged with others such as the console) on
-/// `listener` until `shutdown` resolves.
+/// `listener` until `shutdown` resolves. Then no new connection is accepted, requests in
+/// flight may finish for at most `grace`, and whatever still runs after it is cut off:
+/// a stuck client cannot hold a restart (a deploy, a supervisor's stop) forever.
 pub async fn serve_app(
     listener: tokio::net::TcpListener,
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: std::time::Duration,
 ) -> std::io::Result<()> {
-    axum::serve(
+    let (signalled, mut on_signal) = tokio::sync::watch::channel(false);
+    let drain = async move {
+        shutdown.await;
+        tracing::info!(
+            grace_secs = grace.as_secs(),
+            "shutting down: draining requests in flight"
+        );
+        let _ = signalled.send(true);
+    };
+    let server = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown)
-    .await
+    .with_graceful_shutdown(drain);
+    let deadline = async move {
+        while !*on_signal.borrow() {
+            if on_signal.changed().await.is_err() {
+                // The server ended before any signal.
+                return std::future::pending::<()>().await;
+            }
+        }
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        served = server => served,
+        () = deadline => {
+            tracing::warn!(grace_secs = grace.as_secs(), "requests still running after the shutdown grace period were cut off");
+            Ok(())
+        }
+    }
 }
 
 /// Serves the router on `listener` until `shutdown` resolves.
@@ -104,5 +134,11 @@ pub async fn serve(
     config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    serve_app(listener, router_with(service, config), shutdown).await
+    serve_app(
+        listener,
+        router_with(service, config),
+        shutdown,
+        DEFAULT_SHUTDOWN_GRACE,
+    )
+    .await
 }

@@ -1,6 +1,6 @@
 //! Helpers for tests that run real `stackgate` processes on one PostgreSQL database:
 //! a throw-away schema per test (the PostgreSQL crate's `TestSchema`), `serve` processes
-//! on ephemeral ports that are ready when `/healthz` says so (never a fixed sleep), and a
+//! on ephemeral ports that are ready when `/readyz` says so (never a fixed sleep), and a
 //! tiny blocking HTTP/1.1 client with JSON bodies.
 
 #![allow(
@@ -133,10 +133,10 @@ impl Server {
         let _ = self.child.wait();
     }
 
-    /// Polls `/healthz` until it answers 200.
+    /// Polls `/readyz` until it answers 200.
     pub fn wait_ready(&self, within: Duration) {
         let deadline = Instant::now() + within;
-        while self.call("GET", "/healthz", None, None).0 != 200 {
+        while self.call("GET", "/readyz", None, None).0 != 200 {
             assert!(Instant::now() < deadline, "server not ready in time");
             std::thread::sleep(Duration::from_millis(20));
         }

@@ -36,13 +36,20 @@ pub(crate) async fn no_content(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Readiness: 200 when the database answers.
-pub async fn healthz(State(s): State<AppState>) -> ApiResult<Json<Value>> {
+/// Liveness: 200 while the process serves requests (it asks nothing of the database, so a
+/// database outage does not get the process restarted).
+pub async fn healthz() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// Readiness: 200 when the database answers, 503 (saying so) when it does not, so a load
+/// balancer sends requests only to replicas that can serve them.
+pub async fn readyz(State(s): State<AppState>) -> ApiResult<Json<Value>> {
     s.service.store().ping().await.map_err(|e| {
-        tracing::warn!(error = %e, "health check failed");
+        tracing::warn!(error = %e, "readiness check failed");
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
     })?;
-    Ok(Json(json!({"status": "ok"})))
+    Ok(Json(json!({"status": "ready", "database": "reachable"})))
 }
 
 /// Checkpoints of at least this many bytes are sent as deltas to the previous one.

@@ -74,6 +74,7 @@ impl Route {
 pub fn table() -> Vec<Route> {
     vec![
         Route::get("/healthz", super::healthz),
+        Route::get("/readyz", super::readyz),
         Route::get("/api/capabilities", super::capabilities),
         // The caller.
         Route::get("/api/user", user::current_user),

@@ -63,6 +63,7 @@ pub fn cases(app: &TestApp, update_id: &str) -> BTreeMap<(&'static str, &'static
 
     // Public.
     add("GET", "/healthz", case("/healthz", Who::Nobody, None, 200));
+    add("GET", "/readyz", case("/readyz", Who::Nobody, None, 200));
     add(
         "GET",
         "/api/capabilities",
