@@ -164,11 +164,12 @@ pub fn router(service: Service, config: ConsoleConfig) -> Router {
         )
         .layer(middleware::from_fn(security_headers))
         .with_state(state);
-    Router::new()
+    let site = Router::new()
         .route("/", get(|| async { Redirect::to("/console") }))
         .route(assets::CSS_PATH, get(assets::css))
         .route(assets::JS_PATH, get(assets::js))
-        .merge(console)
+        .merge(console);
+    stackgate_http::observe::observed(site)
 }
 
 /// Headers every console page carries. Pages are `no-store`: some show a token value once,

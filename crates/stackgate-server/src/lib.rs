@@ -23,7 +23,6 @@ use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use ipnet::IpNet;
 use stackgate_core::Service;
-use tower_http::trace::TraceLayer;
 
 pub use routes::{route_list, Route};
 
@@ -74,12 +73,12 @@ pub fn router_with(service: Service, config: ServerConfig) -> Router {
     let api = routes::table()
         .into_iter()
         .fold(Router::new(), |api, r| api.route(r.path, r.endpoint));
-    api.fallback(error::not_found)
+    let api = api
+        .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn(error::refuse_undecodable_paths))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .layer(axum::middleware::from_fn(error::refuse_undecodable_paths));
+    stackgate_http::observe::observed(api).with_state(state)
 }
 
 /// How long in-flight requests may run on after a shutdown signal, by default.

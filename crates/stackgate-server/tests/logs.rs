@@ -56,7 +56,7 @@ fn capture() -> Buffer {
         .get_or_init(|| {
             let buffer = Buffer::default();
             let filter = EnvFilter::new(
-                "stackgate_server=trace,stackgate_core=trace,stackgate_store=trace,\
+                "stackgate_server=trace,stackgate_http=trace,stackgate_core=trace,stackgate_store=trace,\
                  stackgate_store_sqlite=trace,tower_http=trace,sqlx=trace,axum=trace",
             );
             tracing_subscriber::fmt()

@@ -116,6 +116,10 @@ impl Server {
                     .unwrap_or_default()
                     .to_string();
             }
+            // `--log-format json`: {"fields":{"address":"127.0.0.1:1234",...}}
+            if let Some(rest) = line.split("\"address\":\"").nth(1) {
+                break rest.split('"').next().unwrap_or_default().to_string();
+            }
         };
         // Keep draining the log so the server never blocks on a full pipe.
         let sink = log.clone();
@@ -189,6 +193,31 @@ pub fn http(
 ) -> (u16, Value) {
     let auth = token.map(|t| format!("token {t}"));
     http_as(addr, method, path, auth.as_deref(), body)
+}
+
+/// A GET with extra request headers; returns (status, response head, body).
+pub fn get_with_headers(addr: &str, path: &str, headers: &[(&str, &str)]) -> (u16, String, String) {
+    let Ok(mut s) = TcpStream::connect(addr) else {
+        return (0, String::new(), String::new());
+    };
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Connection: close\r\n\r\n");
+    if s.write_all(req.as_bytes()).is_err() {
+        return (0, String::new(), String::new());
+    }
+    let mut resp = Vec::new();
+    let _ = s.read_to_end(&mut resp);
+    let resp = String::from_utf8_lossy(&resp).into_owned();
+    let status = resp
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let (head, body) = resp.split_once("\r\n\r\n").unwrap_or((&resp, ""));
+    (status, head.to_string(), body.to_string())
 }
 
 /// [`http`] with any `Authorization` value (e.g. `update-token <lease>`).
