@@ -3,6 +3,7 @@
 
 #![forbid(unsafe_code)]
 
+mod metrics;
 mod secrets_key;
 
 use std::net::SocketAddr;
@@ -102,6 +103,10 @@ enum Command {
         /// `Secure` only when a trusted proxy says `X-Forwarded-Proto: https`.
         #[arg(long, env = "STACKGATE_SECURE_COOKIES")]
         secure_cookies: bool,
+        /// Serve Prometheus metrics at `http://ADDR/metrics` (a listener of its own, e.g.
+        /// 127.0.0.1:9090); off by default.
+        #[arg(long, env = "STACKGATE_METRICS_LISTEN")]
+        metrics_listen: Option<SocketAddr>,
         /// Seconds requests in flight may run on after SIGTERM/SIGINT before they are cut off.
         #[arg(long, env = "STACKGATE_SHUTDOWN_GRACE", default_value_t = 20)]
         shutdown_grace: u64,
@@ -379,6 +384,7 @@ async fn main() -> Result<()> {
             trusted_proxies,
             audit_prune_interval,
             secure_cookies,
+            metrics_listen,
             shutdown_grace,
             max_state_size,
             keep_versions,
@@ -402,6 +408,9 @@ async fn main() -> Result<()> {
                     "no users yet: create the first organization and admin with \
                      `stackgate init --org ORG --admin LOGIN` (it prints an access token)"
                 );
+            }
+            if let Some(addr) = metrics_listen {
+                metrics::serve(addr, service.clone()).await?;
             }
             let listener = tokio::net::TcpListener::bind(listen)
                 .await

@@ -117,8 +117,16 @@ pub async fn authenticate(
 ) -> CoreResult<Arc<CachedAuth>> {
     let digest = value.digest();
     let entry = match cache.get(&digest) {
-        Some(entry) => entry,
-        None => load_once(store, cache, digest).await?,
+        Some(entry) => {
+            metrics::counter!("stackgate_token_cache_lookups_total", "result" => "hit")
+                .increment(1);
+            entry
+        }
+        None => {
+            metrics::counter!("stackgate_token_cache_lookups_total", "result" => "miss")
+                .increment(1);
+            load_once(store, cache, digest).await?
+        }
     };
     if let Some(token) = &entry.principal.token {
         if token.expires != 0 && token.expires <= now {

@@ -48,6 +48,24 @@ pub async fn request_id(mut req: Request, next: Next) -> Response {
     res
 }
 
+/// Middleware: counts each request and its duration by method, route *template* (never
+/// the concrete path, which names orgs, stacks and token ids) and status.
+pub async fn measure(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let method = req.method().as_str().to_string();
+    let started = std::time::Instant::now();
+    let res = next.run(req).await;
+    let status = res.status().as_u16().to_string();
+    let labels = [("method", method), ("route", route), ("status", status)];
+    metrics::counter!("stackgate_http_requests_total", &labels).increment(1);
+    metrics::histogram!("stackgate_http_request_duration_seconds", &labels)
+        .record(started.elapsed().as_secs_f64());
+    res
+}
+
 /// The log span of one request: method, path and request id.
 fn span(req: &Request) -> Span {
     let id = req
@@ -63,8 +81,8 @@ fn span(req: &Request) -> Span {
     )
 }
 
-/// Adds request ids and one `info` log line per response (status and latency, in the
-/// request's span) to `router`.
+/// Adds request ids, one `info` log line per response (status and latency, in the
+/// request's span) and request metrics ([`measure`]) to `router`.
 pub fn observed<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
     let trace = TraceLayer::new_for_http().make_span_with(span).on_response(
         DefaultOnResponse::new()
@@ -72,6 +90,7 @@ pub fn observed<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S
             .latency_unit(tower_http::LatencyUnit::Millis),
     );
     router
+        .layer(axum::middleware::from_fn(measure))
         .layer(trace)
         .layer(axum::middleware::from_fn(request_id))
 }

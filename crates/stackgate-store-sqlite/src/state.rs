@@ -7,7 +7,7 @@ use stackgate_store::{
     UpdateEvent, UpdateId,
 };
 use stackgate_store_sql::{
-    checkpoint_from_row, get, key_from_row, update_event_from_row, update_from_row,
+    checkpoint_from_row, get, get_count, key_from_row, update_event_from_row, update_from_row,
     CHECKPOINT_COLS, KEY_COLS, UPDATE_COLS,
 };
 
@@ -60,6 +60,12 @@ impl StackStateStore for SqliteTx {
         );
         self.fetch_optional(sqlx::query(&sql).bind(stack_id), update_from_row)
             .await
+    }
+
+    async fn running_updates(&mut self) -> StoreResult<u64> {
+        let q =
+            sqlx::query("SELECT COUNT(*) AS running FROM stack_updates WHERE status = 'running'");
+        self.fetch_one(q, |row| get_count(row, "running")).await
     }
 
     async fn list_updates(

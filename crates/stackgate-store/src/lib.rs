@@ -281,6 +281,8 @@ pub trait StackStateStore: Send {
     async fn save_update(&mut self, update: &StackUpdate) -> StoreResult<()>;
     /// The stack's running update that writes state, if any (previews do not hold it).
     async fn active_update(&mut self, stack_id: &StackId) -> StoreResult<Option<StackUpdate>>;
+    /// How many updates of the whole installation are running (previews included).
+    async fn running_updates(&mut self) -> StoreResult<u64>;
     /// The stack's updates, newest first; previews only when asked.
     async fn list_updates(
         &mut self,

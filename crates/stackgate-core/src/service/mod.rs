@@ -202,8 +202,11 @@ impl Service {
         event: EventType,
         description: String,
     ) -> CoreResult<()> {
+        let id = event.id();
         let event = audit_event(ctx, self.now(), org_id, event, description);
-        append(tx, &event).await
+        append(tx, &event).await?;
+        metrics::counter!("stackgate_audit_events_total", "event" => id).increment(1);
+        Ok(())
     }
 }
 

@@ -60,7 +60,10 @@ pub(crate) struct Op<'s> {
 impl Service {
     /// Starts an operation that may write (the backend's write transaction).
     pub(crate) async fn write<'s>(&'s self, ctx: &'s Ctx, cache: Cache) -> CoreResult<Op<'s>> {
+        let waited = std::time::Instant::now();
         let tx = self.store.begin().await?;
+        metrics::histogram!("stackgate_db_transaction_wait_seconds", "kind" => "write")
+            .record(waited.elapsed().as_secs_f64());
         Ok(Op {
             service: self,
             ctx,
@@ -71,7 +74,10 @@ impl Service {
 
     /// Starts a read-only operation on a snapshot.
     pub(crate) async fn read<'s>(&'s self, ctx: &'s Ctx) -> CoreResult<Op<'s>> {
+        let waited = std::time::Instant::now();
         let tx = self.store.read().await?;
+        metrics::histogram!("stackgate_db_transaction_wait_seconds", "kind" => "read")
+            .record(waited.elapsed().as_secs_f64());
         Ok(Op {
             service: self,
             ctx,

@@ -63,6 +63,11 @@ const EMPTY_DEPLOYMENT: &[u8] =
     br#"{"manifest":{"time":"0001-01-01T00:00:00Z","magic":"","version":""},"resources":[]}"#;
 
 impl Service {
+    /// How many updates are running in the whole installation (for metrics).
+    pub async fn running_updates(&self) -> CoreResult<u64> {
+        Ok(self.store.read().await?.running_updates().await?)
+    }
+
     /// `GET S`, with the update in progress.
     pub async fn stack_view(
         &self,

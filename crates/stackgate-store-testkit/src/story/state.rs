@@ -918,6 +918,11 @@ pub(crate) async fn deleting_a_stack(store: &dyn Store) {
         Some(want.dev_up)
     );
     assert_eq!(
+        r.running_updates().await.expect("running"),
+        1,
+        "the installation's running updates: dev's one (prod's went with it)"
+    );
+    assert_eq!(
         r.checkpoint(&dev, None)
             .await
             .expect("checkpoint")
