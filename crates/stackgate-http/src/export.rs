@@ -135,7 +135,7 @@ pub fn cef_line(e: &AuditEvent) -> String {
     let name = EventType::from_id(&ev.event).map_or(ev.event.as_str(), |t| t.info().display_name);
     let severity = if ev.auth_failure { 7 } else { 3 };
     let ext = [
-        format!("rt={}", ev.timestamp * 1000),
+        format!("rt={}", ev.timestamp.saturating_mul(1000)),
         format!("suser={}", cef_value(&ev.actor.login)),
         format!("suid={}", cef_value(&ev.actor.name)),
         format!("src={}", cef_value(&ev.source_ip)),
@@ -267,6 +267,17 @@ mod tests {
         let rows: Vec<csv::StringRecord> = r.records().filter_map(Result::ok).collect();
         assert_eq!(rows.len(), 1);
         assert_eq!(&rows[0][4], "line one\nline, \"two\"");
+    }
+
+    #[test]
+    fn extreme_timestamps_do_not_overflow() {
+        // Found by fuzz/fuzz_targets/audit_writers.rs: `timestamp * 1000` overflowed.
+        for t in [i64::MAX, i64::MIN] {
+            let mut e = event("d");
+            e.event.timestamp = t;
+            assert!(cef_line(&e).ends_with('\n'));
+            assert!(!csv_chunk(&[e], false).is_empty());
+        }
     }
 
     #[test]
