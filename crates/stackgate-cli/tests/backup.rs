@@ -6,16 +6,12 @@ mod common;
 
 use std::time::Duration;
 
-use common::{init, run, Server};
+use common::{fresh, run, Server};
 use serde_json::json;
 
 #[test]
 fn a_backup_taken_while_serving_restores_to_a_working_installation() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = format!("sqlite://{}", dir.path().join("live.db").display());
-    let alice = init(&db);
-    let server = Server::start(&db, &[]);
-    server.wait_ready(Duration::from_secs(30));
+    let (dir, db, alice, server) = fresh("live", &[]);
     let (st, body) = server.post(
         "/api/stacks/acme/proj",
         &alice,

@@ -8,16 +8,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{http, init, run, Server};
+use common::{fresh, http, run, Server};
 use serde_json::json;
 
 #[test]
 fn every_acknowledged_change_survives_a_kill_9() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = format!("sqlite://{}", dir.path().join("crash.db").display());
-    let alice = init(&db);
-    let mut server = Server::start(&db, &[]);
-    server.wait_ready(Duration::from_secs(30));
+    let (_dir, db, alice, mut server) = fresh("crash", &[]);
     let (st, body) = server.post(
         "/api/stacks/acme/proj",
         &alice,

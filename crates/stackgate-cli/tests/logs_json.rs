@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{get_with_headers, init, Server};
+use common::{fresh, get_with_headers};
 use serde_json::Value;
 
 fn request_id(head: &str) -> Option<String> {
@@ -17,11 +17,7 @@ fn request_id(head: &str) -> Option<String> {
 
 #[test]
 fn json_logs_carry_the_request_id_that_the_response_returns() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = format!("sqlite://{}", dir.path().join("logs.db").display());
-    let alice = init(&db);
-    let server = Server::start(&db, &["--log-format", "json"]);
-    server.wait_ready(Duration::from_secs(30));
+    let (_dir, _db, alice, server) = fresh("logs", &["--log-format", "json"]);
 
     // The client's id is kept and returned.
     let (st, head, _) = get_with_headers(

@@ -4,30 +4,19 @@
 mod common;
 
 use std::net::TcpListener;
-use std::time::Duration;
 
-use common::{get_with_headers, init, Server};
+use common::{fresh, get_with_headers};
 use serde_json::json;
 
 #[test]
 fn metrics_count_requests_by_route_template_and_leak_nothing() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = format!("sqlite://{}", dir.path().join("metrics.db").display());
-    let alice = init(&db);
     let port = TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
         .port();
     let metrics_addr = format!("127.0.0.1:{port}");
-    let server = Server::start(&db, &["--metrics-listen", &metrics_addr]);
-    server.wait_ready(Duration::from_secs(30));
-
-    let (st, body) = server.post(
-        "/api/stacks/acme/proj",
-        &alice,
-        &json!({"stackName": "dev"}),
-    );
-    assert_eq!(st, 200, "{body}");
+    let (_dir, _db, alice, server) = fresh("metrics", &["--metrics-listen", &metrics_addr]);
+    server.create_stack(&alice, "proj", "dev");
     for _ in 0..3 {
         assert_eq!(server.get("/api/user", &alice).0, 200);
     }

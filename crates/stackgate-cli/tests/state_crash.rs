@@ -8,7 +8,7 @@ use std::io::Write;
 use std::net::TcpStream;
 use std::time::Duration;
 
-use common::{http_as, init, Server};
+use common::{fresh, http_as, Server};
 use serde_json::{json, Value};
 
 fn deployment(resources: usize) -> Value {
@@ -27,11 +27,7 @@ fn deployment(resources: usize) -> Value {
 
 #[test]
 fn a_crash_during_a_checkpoint_keeps_the_previous_one_and_the_update_can_be_cancelled() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = format!("sqlite://{}", dir.path().join("crash.db").display());
-    let alice = init(&db);
-    let mut server = Server::start(&db, &[]);
-    server.wait_ready(Duration::from_secs(30));
+    let (_dir, db, alice, mut server) = fresh("crash", &[]);
     let (st, body) = server.post(
         "/api/stacks/acme/proj",
         &alice,

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{init, run, Server};
+use common::{fresh, init, run, Server};
 use serde_json::{json, Value};
 
 fn deployment(resources: usize) -> Value {
@@ -23,11 +23,8 @@ fn deployment(resources: usize) -> Value {
 
 #[test]
 fn keep_versions_prunes_old_deployments_and_max_state_size_bounds_a_body() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = format!("sqlite://{}", dir.path().join("opts.db").display());
-    let alice = init(&db);
-    let server = Server::start(&db, &["--keep-versions", "2", "--max-state-size", "1"]);
-    server.wait_ready(Duration::from_secs(30));
+    let (_dir, _db, alice, server) =
+        fresh("opts", &["--keep-versions", "2", "--max-state-size", "1"]);
     let (st, body) = server.post(
         "/api/stacks/acme/proj",
         &alice,

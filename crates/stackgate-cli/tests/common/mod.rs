@@ -69,6 +69,21 @@ fn token_in(out: &str) -> String {
         .to_string()
 }
 
+/// A fresh SQLite installation (org `acme`, admin `alice`) in a temporary directory, and a
+/// ready server on it started with `extra` arguments: (directory, database URL, alice's
+/// token, server). The directory lives as long as the returned `TempDir`.
+pub fn fresh(name: &str, extra: &[&str]) -> (tempfile::TempDir, String, String, Server) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = format!(
+        "sqlite://{}",
+        dir.path().join(format!("{name}.db")).display()
+    );
+    let alice = init(&db);
+    let server = Server::start(&db, extra);
+    server.wait_ready(Duration::from_secs(30));
+    (dir, db, alice, server)
+}
+
 /// A `serve` process on an ephemeral port, killed on drop.
 pub struct Server {
     child: Child,
@@ -135,6 +150,13 @@ impl Server {
     pub fn kill_now(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// Creates the stack `acme/{project}/{stack}` as `token` (must succeed).
+    pub fn create_stack(&self, token: &str, project: &str, stack: &str) {
+        let body = serde_json::json!({ "stackName": stack });
+        let (st, resp) = self.post(&format!("/api/stacks/acme/{project}"), token, &body);
+        assert_eq!(st, 200, "create stack {project}/{stack}: {resp}");
     }
 
     /// Polls `/readyz` until it answers 200.

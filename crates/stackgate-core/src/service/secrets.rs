@@ -39,6 +39,16 @@ impl Default for SecretsKey {
     }
 }
 
+/// One call encrypts or decrypts at most [`MAX_BATCH`] values.
+fn check_batch(values: usize) -> CoreResult<()> {
+    if values > MAX_BATCH {
+        return Err(CoreError::bad_request(format!(
+            "at most {MAX_BATCH} values per call"
+        )));
+    }
+    Ok(())
+}
+
 impl Service {
     /// The service with this secrets master key (or without, with the reason).
     pub fn with_secrets_key(mut self, key: SecretsKey) -> Service {
@@ -119,11 +129,7 @@ impl Service {
         stack: &str,
         plaintexts: &[Vec<u8>],
     ) -> CoreResult<Vec<Vec<u8>>> {
-        if plaintexts.len() > MAX_BATCH {
-            return Err(CoreError::bad_request(format!(
-                "at most {MAX_BATCH} values per call"
-            )));
-        }
+        check_batch(plaintexts.len())?;
         let (found, key) = self.stack_data_key(ctx, org, project, stack, true).await?;
         let key = key.ok_or_else(|| CoreError::Internal("no data key after creation".into()))?;
         Ok(plaintexts
@@ -142,11 +148,7 @@ impl Service {
         stack: &str,
         ciphertexts: &[Vec<u8>],
     ) -> CoreResult<Vec<Vec<u8>>> {
-        if ciphertexts.len() > MAX_BATCH {
-            return Err(CoreError::bad_request(format!(
-                "at most {MAX_BATCH} values per call"
-            )));
-        }
+        check_batch(ciphertexts.len())?;
         let (found, key) = self.stack_data_key(ctx, org, project, stack, false).await?;
         let undecryptable =
             || CoreError::bad_request("a ciphertext does not belong to this stack or is damaged");
