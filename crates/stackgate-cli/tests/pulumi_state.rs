@@ -254,6 +254,49 @@ fn update_lifecycle_on_postgres() {
 }
 
 #[test]
+fn a_stack_initialised_with_another_secrets_provider_keeps_it() {
+    let Some(bin) = pulumi_bin("a_stack_initialised_with_another_secrets_provider_keeps_it") else {
+        return;
+    };
+    let sg = Installation::start();
+    let alice = Cli::login_with(&bin, &sg.server, &sg.alice, PROGRAM);
+    // `--secrets-provider passphrase` sends an initial state naming that provider.
+    let out = alice.run_with_env(
+        &[
+            "stack",
+            "init",
+            "acme/web/pp",
+            "--secrets-provider",
+            "passphrase",
+            "--non-interactive",
+        ],
+        &[("PULUMI_CONFIG_PASSPHRASE", "correct horse")],
+    );
+    assert!(out.0, "{}", out.1);
+    let exported = alice.json(&["stack", "export"]);
+    assert_eq!(
+        exported["deployment"]["secrets_providers"]["type"], "passphrase",
+        "{exported}"
+    );
+    let (st, stack) = sg.server.get("/api/stacks/acme/web/pp", &sg.alice);
+    assert_eq!(st, 200, "{stack}");
+    assert_eq!(
+        stack["version"], 0,
+        "the initial state is not an update: {stack}"
+    );
+    // Its secrets are the passphrase provider's, not the service's: nothing is sent to
+    // stackgate to encrypt, and the first update still works.
+    let env = [("PULUMI_CONFIG_PASSPHRASE", "correct horse")];
+    let (ok, out) = alice.run_with_env(&["config", "set", "--secret", "dbPassword", SECRET], &env);
+    assert!(ok, "{out}");
+    let (ok, out) = alice.run_with_env(&["up", "--yes", "--non-interactive"], &env);
+    assert!(ok && out.contains("1 created"), "{out}");
+    assert_eq!(version(&sg, "acme/web/pp"), 1);
+    let (ok, out) = alice.run_with_env(&["stack", "output", "--show-secrets", "--json"], &env);
+    assert!(ok && out.contains(SECRET), "{out}");
+}
+
+#[test]
 fn stack_reference_reads_outputs_with_read_and_is_refused_without() {
     let Some(bin) = pulumi_bin("stack_reference_reads_outputs_with_read_and_is_refused_without")
     else {

@@ -36,6 +36,7 @@ async fn create_stack(app: &App, ctx: &Ctx, name: &str) {
                 name: name.to_string(),
                 tags: Tags::default(),
                 teams: Vec::new(),
+                initial_state: None,
             },
         )
         .await

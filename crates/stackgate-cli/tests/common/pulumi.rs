@@ -72,6 +72,11 @@ impl Cli {
 
     /// Starts `pulumi ARGS` in the project directory; its output is read as it comes.
     pub fn spawn(&self, args: &[&str]) -> Running {
+        self.spawn_with_env(args, &[])
+    }
+
+    /// [`Cli::spawn`] with extra environment variables.
+    pub fn spawn_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Running {
         let path = format!(
             "{}:{}",
             self.bin.display(),
@@ -88,6 +93,7 @@ impl Cli {
             .env("PULUMI_CREDENTIAL_STORE", "plaintext")
             .env("PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION", "true")
             .env("NO_COLOR", "true")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -98,8 +104,12 @@ impl Cli {
 
     /// Runs `pulumi ARGS` in the project directory: (success, stdout + stderr).
     pub fn run(&self, args: &[&str]) -> (bool, String) {
-        let child = self.spawn(args);
-        finish(child, args)
+        self.run_with_env(args, &[])
+    }
+
+    /// [`Cli::run`] with extra environment variables.
+    pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
+        finish(self.spawn_with_env(args, env), args)
     }
 
     pub fn ok(&self, args: &[&str]) -> String {

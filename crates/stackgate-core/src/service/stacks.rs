@@ -20,6 +20,10 @@ pub struct CreateStack {
     pub tags: Tags,
     /// Teams that get write access to the new stack.
     pub teams: Vec<String>,
+    /// The CLI's initial state (`{version, deployment}`, JSON): a deployment without
+    /// resources that records the secrets provider chosen at `stack init`. Kept as
+    /// version 0, which the first update supersedes.
+    pub initial_state: Option<Vec<u8>>,
 }
 
 /// A change to a stack's tags.
@@ -193,6 +197,10 @@ impl Service {
         validate::name("project", project)?;
         validate::name("stack", &req.name)?;
         validate_tags(&req.tags)?;
+        let initial = match &req.initial_state {
+            Some(body) => Some(crate::state_body::deployment_state(body)?),
+            None => None,
+        };
         let (creator_user_id, creator_token_id) = match &ctx.principal.identity {
             Identity::User(u) => (Some(u.id.clone()), None),
             _ => (None, ctx.principal.token.as_ref().map(|t| t.id.clone())),
@@ -216,6 +224,19 @@ impl Service {
                 format!("stack '{org_name}/{project}/{}' already exists", req.name)
             })
         })?;
+        if let Some(state) = initial {
+            let checkpoint = stackgate_store::Checkpoint {
+                stack_id: stack.id.clone(),
+                version: 0,
+                update_id: None,
+                schema_version: state.schema_version,
+                features: state.features,
+                deployment: state.deployment,
+                resource_count: state.resource_count,
+                saved: op.now(),
+            };
+            op.save_checkpoint(&checkpoint).await?;
+        }
         let mut granted = Vec::new();
         for team_name in &req.teams {
             let team = op.team_by_name(&org.id, team_name).await?.ok_or_else(|| {

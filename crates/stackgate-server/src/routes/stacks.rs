@@ -21,6 +21,8 @@ pub struct CreateStackBody {
     stack_name: Option<String>,
     tags: Option<BTreeMap<String, String>>,
     teams: Option<Vec<String>>,
+    /// The CLI's initial state (`pulumi stack init --secrets-provider ...`).
+    state: Option<Value>,
 }
 
 pub async fn create_stack(
@@ -33,6 +35,13 @@ pub async fn create_stack(
         name,
         tags: req.tags.unwrap_or_default(),
         teams: req.teams.unwrap_or_default(),
+        initial_state: match req.state {
+            Some(state) => Some(
+                serde_json::to_vec(&state)
+                    .map_err(|e| ApiError::bad_request(format!("invalid state: {e}")))?,
+            ),
+            None => None,
+        },
     };
     auth.service
         .create_stack(&auth.ctx, &org, &project, create)
