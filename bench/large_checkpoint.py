@@ -21,27 +21,18 @@ import http.client
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import sgbench
+from sgbench import PULUMI_BIN
+
 SIZE_MB = float(os.environ.get("SIZE_MB", "20"))
 ROUNDS = int(os.environ.get("ROUNDS", "5"))
-PULUMI_BIN = os.environ.get(
-    "PULUMI_BIN",
-    os.path.expanduser("~/.cache/stackgate/pulumi-cli/v3.276.0-yaml-v1.25.0/bin"),
-)
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def deployment(stack, size_bytes):
@@ -113,24 +104,9 @@ def cli_import(env, proj, stack, dep_file):
 
 
 def main():
-    binary = os.environ.get("STACKGATE_BIN") or os.path.join(ROOT, "target", "release", "stackgate")
-    if not os.environ.get("STACKGATE_BIN"):
-        subprocess.run(["cargo", "build", "--release", "-q", "-p", "stackgate-cli"], cwd=ROOT, check=True)
     work = tempfile.mkdtemp(prefix="sg-large-")
-    db = f"sqlite://{work}/big.db"
-    init = subprocess.run([binary, "init", "--org", "big", "--admin", "big", "--database", db],
-                          capture_output=True, text=True, check=True)
-    token = init.stdout.strip().splitlines()[-1]
-    port = free_port()
-    server = subprocess.Popen([binary, "serve", "--listen", f"127.0.0.1:{port}", "--database", db],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server, port, token = sgbench.start(work, "big")
     try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
         api = Api(port, token)
         dep = deployment("s", SIZE_MB * 1e6)
         body = json.dumps({"isInvalid": False, "version": 3, "deployment": dep}).encode()
@@ -178,10 +154,7 @@ def main():
             dep_file = os.path.join(work, "big.json")
             with open(dep_file, "w") as f:
                 json.dump({"version": 3, "deployment": deployment("imp", SIZE_MB * 1e6)}, f)
-            base = dict(os.environ, PATH=f"{PULUMI_BIN}:{os.environ.get('PATH', '')}",
-                        PULUMI_SKIP_UPDATE_CHECK="true", PULUMI_CREDENTIAL_STORE="plaintext",
-                        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION="true", NO_COLOR="true",
-                        PULUMI_CONFIG_PASSPHRASE="bench")
+            base = sgbench.pulumi_env()
             ratios = []
             for r in range(1, min(ROUNDS, 3) + 1):
                 proj = os.path.join(work, f"proj{r}")

@@ -30,22 +30,14 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import sgbench
+from sgbench import PULUMI_BIN
+
 RESOURCES = int(os.environ.get("RESOURCES", "2000"))
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
-PULUMI_BIN = os.environ.get(
-    "PULUMI_BIN",
-    os.path.expanduser("~/.cache/stackgate/pulumi-cli/v3.276.0-yaml-v1.25.0/bin"),
-)
 PROGRAM = "name: bench\nruntime: yaml\noutputs:\n  done: yes\n"
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class CountingProxy:
@@ -131,30 +123,11 @@ def peak_rss_kib(pid):
 
 
 def main():
-    binary = os.environ.get("STACKGATE_BIN")
-    if not binary:
-        subprocess.run(["cargo", "build", "--release", "-q", "-p", "stackgate-cli"], cwd=ROOT, check=True)
-        binary = os.path.join(ROOT, "target", "release", "stackgate")
     work = tempfile.mkdtemp(prefix="sg-state-bench-")
-    db = f"sqlite://{work}/bench.db"
-    init = subprocess.run([binary, "init", "--org", "bench", "--admin", "bench", "--database", db],
-                          capture_output=True, text=True, check=True)
-    token = init.stdout.strip().splitlines()[-1]
-    port = free_port()
-    server = subprocess.Popen([binary, "serve", "--listen", f"127.0.0.1:{port}", "--database", db],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server, port, token = sgbench.start(work, "bench")
     try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
         proxy = CountingProxy(port)
-        base_env = dict(os.environ, PATH=f"{PULUMI_BIN}:{os.environ.get('PATH', '')}",
-                        PULUMI_SKIP_UPDATE_CHECK="true", PULUMI_CREDENTIAL_STORE="plaintext",
-                        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION="true", NO_COLOR="true",
-                        PULUMI_CONFIG_PASSPHRASE="bench")
+        base_env = sgbench.pulumi_env()
         rows = []
         for round_no in range(1, ROUNDS + 1):
             row = {}

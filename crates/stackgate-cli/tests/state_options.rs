@@ -128,6 +128,16 @@ fn rotating_the_master_key_keeps_every_secret_and_the_old_key_is_refused() {
     let (st, body) = server.post("/api/stacks/acme/proj/dev/decrypt", &alice, &cipher);
     assert_eq!(st, 200, "{body}");
     assert_eq!(body["plaintext"], "aHVudGVyMg==");
+    let (st, log) = server.get(
+        "/api/orgs/acme/auditlogs/v2?eventFilter=secrets-master-key-rotated",
+        &alice,
+    );
+    assert_eq!(st, 200, "{log}");
+    assert_eq!(
+        log["auditLogEvents"].as_array().map(Vec::len),
+        Some(1),
+        "the rotation is in the org's log: {log}"
+    );
     drop(server);
 
     // The old key no longer opens the stack's key: 503, naming the problem.

@@ -39,6 +39,8 @@ pub enum EventType {
     SecretDecrypted,
     AuditLogExported,
     AuditLogPruned,
+    /// [ours] The secrets master key was rotated (every stack key re-wrapped).
+    SecretsMasterKeyRotated,
 }
 
 /// One catalogue row.
@@ -73,7 +75,7 @@ const AF: (bool, bool, bool) = (false, false, true);
 const NONE: (bool, bool, bool) = (false, false, false);
 
 impl EventType {
-    pub const ALL: [EventType; 32] = [
+    pub const ALL: [EventType; 33] = [
         EventType::MemberAdded,
         EventType::MemberRemoved,
         EventType::MemberRoleChanged,
@@ -106,6 +108,7 @@ impl EventType {
         EventType::SecretDecrypted,
         EventType::AuditLogExported,
         EventType::AuditLogPruned,
+        EventType::SecretsMasterKeyRotated,
     ];
 
     pub fn info(self) -> EventInfo {
@@ -286,6 +289,12 @@ impl EventType {
                 "audit-log-pruned",
                 "Audit Log Pruned",
                 "Retention removed old audit events; the hash of the last one removed is kept.",
+                OA,
+            ),
+            SecretsMasterKeyRotated => row(
+                "secrets-master-key-rotated",
+                "Secrets Master Key Rotated",
+                "The installation's secrets master key was rotated: every stack's key was re-wrapped.",
                 OA,
             ),
         }

@@ -195,7 +195,9 @@ impl Service {
     }
 
     /// Re-wraps every stack's data key under `new` (`stackgate secrets rotate-master-key`),
-    /// in one transaction: a failure leaves every key as it was. Returns how many.
+    /// in one transaction: a failure leaves every key as it was. Recorded as
+    /// `secrets-master-key-rotated` in every org's log (the fingerprints only, never a
+    /// key). Returns how many keys were re-wrapped.
     pub async fn rotate_master_key(&self, old: &MasterKey, new: &MasterKey) -> CoreResult<usize> {
         let mut tx = self.store.begin().await?;
         let keys = tx.all_stack_keys().await?;
@@ -207,6 +209,26 @@ impl Service {
                 ..stored.clone()
             };
             tx.replace_stack_key(&rewrapped).await?;
+        }
+        let orgs = tx.list_orgs().await?;
+        let ids: Vec<&stackgate_store::OrgId> = orgs.iter().map(|o| &o.id).collect();
+        super::lock_chains(&mut *tx, &ids).await?;
+        let ctx = Ctx::operator("cli");
+        for org in &orgs {
+            let desc = format!(
+                "secrets master key rotated from {} to {} ({} stack keys re-wrapped)",
+                old.id(),
+                new.id(),
+                keys.len()
+            );
+            self.record(
+                &mut *tx,
+                &ctx,
+                &org.id,
+                EventType::SecretsMasterKeyRotated,
+                desc,
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(keys.len())

@@ -383,14 +383,7 @@ async fn one_update_at_a_time_previews_beside_it_and_cancel_ends_the_lease() {
         "",
         "cancel frees the stack"
     );
-    let (st, body) = app
-        .call_raw(
-            "PATCH",
-            &format!("{}/checkpoint", first.path),
-            first.who(),
-            Some(checkpoint_body(TWO_RESOURCES)),
-        )
-        .await;
+    let (st, body) = app.checkpoint(&first, TWO_RESOURCES).await;
     assert_error(st, &body, 409, "checkpoint after cancel");
     let (st, body) = app
         .post(
@@ -621,14 +614,7 @@ async fn a_completion_is_retried_only_with_the_lease_that_made_it() {
         .post(&complete, update.who(), json!({"status": "failed"}))
         .await;
     assert_error(st, &body, 409, "another result after the end");
-    let (st, body) = app
-        .call_raw(
-            "PATCH",
-            &format!("{}/checkpoint", update.path),
-            update.who(),
-            Some(checkpoint_body(ONE_RESOURCE)),
-        )
-        .await;
+    let (st, body) = app.checkpoint(&update, ONE_RESOURCE).await;
     assert_error(st, &body, 409, "a checkpoint after the end");
     // Without the lease, nothing is learnt about the ended update.
     let forged = lease(&"0".repeat(64));
@@ -651,14 +637,7 @@ async fn revoking_the_starting_token_fails_its_update() {
         .await;
     assert_eq!(st, 204, "delete the org token: {body}");
 
-    let (st, body) = app
-        .call_raw(
-            "PATCH",
-            &format!("{}/checkpoint", update.path),
-            update.who(),
-            Some(checkpoint_body(TWO_RESOURCES)),
-        )
-        .await;
+    let (st, body) = app.checkpoint(&update, TWO_RESOURCES).await;
     assert_error(st, &body, 401, "a checkpoint after the token was revoked");
     let updates = history(&app, STACK_PATH).await;
     assert_eq!(updates[0]["updateID"], update.id.as_str(), "{updates:?}");
@@ -744,14 +723,7 @@ async fn losing_write_on_the_stack_fails_the_update() {
         "",
         "the stack is free"
     );
-    let (st, body) = app
-        .call_raw(
-            "PATCH",
-            &format!("{}/checkpoint", update.path),
-            update.who(),
-            Some(checkpoint_body(TWO_RESOURCES)),
-        )
-        .await;
+    let (st, body) = app.checkpoint(&update, TWO_RESOURCES).await;
     assert_error(st, &body, 409, "the failed update's lease");
     assert_export(
         &app,

@@ -123,16 +123,20 @@ impl TestApp {
         self.start_update_as(who, stack, &id).await
     }
 
+    /// `PATCH {update}/checkpoint` of `deployment` with the update's lease.
+    pub async fn checkpoint(&self, update: &Started, deployment: &str) -> (u16, Value) {
+        self.call_raw(
+            "PATCH",
+            &format!("{}/checkpoint", update.path),
+            update.who(),
+            Some(checkpoint_body(deployment)),
+        )
+        .await
+    }
+
     /// Saves `deployment` as the update's checkpoint (must answer 204).
     pub async fn checkpoint_ok(&self, update: &Started, deployment: &str) {
-        let (st, body) = self
-            .call_raw(
-                "PATCH",
-                &format!("{}/checkpoint", update.path),
-                update.who(),
-                Some(checkpoint_body(deployment)),
-            )
-            .await;
+        let (st, body) = self.checkpoint(update, deployment).await;
         assert_eq!(st, 204, "checkpoint of {}: {body}", update.path);
     }
 
