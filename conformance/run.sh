@@ -11,10 +11,7 @@ repo="$(dirname "$here")"
 cd "$repo"
 
 venv="${CONFORMANCE_VENV:-$repo/target/conformance-venv}"
-if [ ! -x "$venv/bin/python" ]; then
-    python3 -m venv "$venv"
-fi
-"$venv/bin/python" -m pip install -q --disable-pip-version-check -r conformance/requirements.txt
+bash tools/python-venv.sh "$venv" conformance/requirements.txt
 
 export STACKGATE_BIN="${STACKGATE_BIN:-target/release/stackgate}"
 exec "$venv/bin/python" -m pytest conformance/tests -q -p no:cacheprovider "$@"

@@ -102,3 +102,23 @@ def test_capabilities_decode_with_the_official_client(new_org):
     assert isinstance(caps.capabilities, list)
     for c in caps.capabilities:
         assert c.capability is not None
+
+
+def test_the_openapi_document_is_fetched_with_the_official_client(new_org):
+    """`fetch_rest_specification` reads /api/openapi/pulumi-spec.json: stackgate's OpenAPI
+    3.1 document, generated from its route table. It names the operations the client
+    calls, by the client's own operation ids where they exist."""
+    org = new_org()
+    doc = org.admin.misc.fetch_rest_specification()
+    assert doc["openapi"] == "3.1.0"
+    ops = {
+        op["operationId"]: (method.upper(), path)
+        for path, item in doc["paths"].items()
+        for method, op in item.items()
+    }
+    assert ops["GetCurrentUser"] == ("GET", "/api/user")
+    assert ops["CreateOrgToken"] == ("POST", "/api/orgs/{org}/tokens")
+    assert ops["ListAuditLogEventsHandlerV2"] == ("GET", "/api/orgs/{org}/auditlogs/v2")
+    assert ops["FetchRestSpecification"] == ("GET", "/api/openapi/pulumi-spec.json")
+    # Public, like the health checks: no token needed to read what the API is.
+    assert ops and doc["paths"]["/api/openapi/pulumi-spec.json"]["get"]["security"] == []

@@ -12,6 +12,7 @@
 pub mod error;
 pub mod extract;
 mod features;
+pub mod openapi;
 pub mod routes;
 pub mod wire;
 

@@ -276,6 +276,16 @@ fn update_result(status: UpdateStatus) -> &'static str {
     }
 }
 
+/// A field of the update's request when it has the type Pulumi's `UpdateInfo` gives it
+/// (the request is stored as the CLI sent it, so a `null` or a number is possible).
+fn field(request: &Value, pointer: &str, fits: fn(&Value) -> bool, default: Value) -> Value {
+    request
+        .pointer(pointer)
+        .filter(|v| fits(v))
+        .cloned()
+        .unwrap_or(default)
+}
+
 /// One entry of `stack history` (Pulumi's `UpdateInfo`), plus who ran it.
 pub fn update_info(e: &HistoryEntry) -> Value {
     let u = &e.update;
@@ -285,9 +295,9 @@ pub fn update_info(e: &HistoryEntry) -> Value {
         "kind": u.kind.as_str(),
         "startTime": u.started,
         "endTime": u.ended,
-        "message": request.pointer("/metadata/message").cloned().unwrap_or(json!("")),
-        "environment": request.pointer("/metadata/environment").cloned().unwrap_or(json!({})),
-        "config": request.get("config").cloned().unwrap_or(json!({})),
+        "message": field(&request, "/metadata/message", Value::is_string, json!("")),
+        "environment": field(&request, "/metadata/environment", Value::is_object, json!({})),
+        "config": field(&request, "/config", Value::is_object, json!({})),
         "result": update_result(u.status),
         "status": u.status.as_str(),
         "version": u.version,

@@ -6,6 +6,7 @@
 //! - `stacks`: visibility by stack level, and the transfer rules;
 //! - `rename`: `pulumi stack rename`'s endpoint;
 //! - `audit`: what the log records, paging, `lastUsed`;
+//! - `openapi`: the OpenAPI document, served to anyone;
 //! - `state`: the state backend (updates and leases, checkpoints, export/import, history,
 //!   secrets) as the Pulumi CLI drives it.
 
@@ -16,6 +17,7 @@ mod api {
     mod audit;
     mod current_user;
     mod members;
+    mod openapi;
     mod org_tokens;
     mod policy;
     mod rename;

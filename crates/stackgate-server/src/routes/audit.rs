@@ -16,7 +16,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiQuery, Auth};
 use crate::wire;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditParams {
     continuation_token: Option<String>,
@@ -25,8 +26,10 @@ pub struct AuditParams {
     event_filter: Option<String>,
     user_filter: Option<String>,
     token_filter: Option<String>,
+    #[param(minimum = 1, maximum = 1000)]
     page_size: Option<i64>,
     /// Export format (`csv`, `cef`); listing answers JSON whatever it says.
+    #[param(pattern = "^(csv|cef)$")]
     format: Option<String>,
 }
 

@@ -21,9 +21,10 @@ pub async fn get_org(auth: Auth, Path(org): Path1) -> ApiResult<Json<Value>> {
 
 /// `UpdateOrganizationRequest`; `null` and absent both mean "leave as is". Settings
 /// stackgate does not have (environments, Neo, VCS, ...) are refused when set.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateOrg {
+    #[schema(schema_with = crate::openapi::describe::stack_permission)]
     set_default_stack_permission: Option<StackPermission>,
     set_members_can_create_stacks: Option<bool>,
     set_members_can_create_teams: Option<bool>,
@@ -32,7 +33,9 @@ pub struct UpdateOrg {
     set_max_access_token_expiry_days: Option<i64>,
     set_accept_stack_transfers_from: Option<Vec<String>>,
     set_audit_log_retention_days: Option<i64>,
+    /// Settings stackgate does not have; refused when set.
     #[serde(flatten)]
+    #[schema(ignore)]
     other: serde_json::Map<String, Value>,
 }
 
@@ -74,10 +77,12 @@ pub async fn update_org(
     Ok(Json(wire::organization(&view)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 pub struct MembersQuery {
     continuation_token: Option<String>,
+    #[param(minimum = 1, maximum = 1000)]
     page_size: Option<i64>,
 }
 
@@ -99,8 +104,9 @@ pub async fn list_members(
     Ok(Json(wire::page("members", members, page.continuation)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct RoleBody {
+    #[schema(pattern = "^(admin|member|billing-manager)$")]
     role: Option<String>,
 }
 
@@ -153,9 +159,10 @@ pub async fn list_teams(auth: Auth, Path(org): Path1) -> ApiResult<Json<Value>> 
     Ok(Json(json!({"teams": teams})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateTeam {
+    #[schema(pattern = "^[A-Za-z0-9_.-]{1,100}$")]
     name: Option<String>,
     display_name: Option<String>,
     description: Option<String>,
@@ -185,19 +192,21 @@ pub async fn get_team(auth: Auth, Path((org, team)): Path2) -> ApiResult<Json<Va
     Ok(Json(wire::team(&view)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StackRef {
     project_name: String,
     stack_name: String,
+    #[schema(schema_with = crate::openapi::describe::stack_permission)]
     permission: Option<StackPermission>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateTeam {
     new_display_name: Option<String>,
     new_description: Option<String>,
+    #[schema(pattern = "^(add|remove|promote|demote)$")]
     member_action: Option<String>,
     member: Option<String>,
     add_stack_permission: Option<StackRef>,

@@ -15,9 +15,10 @@ use crate::error::{required, ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery, Auth};
 use crate::wire;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateStackBody {
+    #[schema(pattern = "^[A-Za-z0-9_.-]{1,100}$")]
     stack_name: Option<String>,
     tags: Option<BTreeMap<String, String>>,
     teams: Option<Vec<String>>,
@@ -72,7 +73,8 @@ pub async fn get_stack(auth: Auth, Path((org, project, stack)): Path3) -> ApiRes
     Ok(Json(wire::stack(&view.stack, view.active_update.as_ref())))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DeleteQuery {
     /// The CLI's `pulumi stack rm --force`.
     force: Option<bool>,
@@ -111,7 +113,7 @@ pub async fn replace_tags(
     .await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct TagBody {
     name: Option<String>,
     value: Option<String>,
@@ -156,8 +158,9 @@ pub async fn stack_teams(auth: Auth, Path((org, project, stack)): Path3) -> ApiR
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct StackTeamBody {
+    #[schema(schema_with = crate::openapi::describe::stack_permission)]
     permissions: Option<StackPermission>,
 }
 
@@ -174,10 +177,12 @@ pub async fn set_stack_team(
     .await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TransferBody {
+    #[schema(pattern = "^[A-Za-z0-9_.-]{1,100}$")]
     to_org: Option<String>,
+    #[schema(pattern = "^[A-Za-z0-9_.-]{1,100}$")]
     from_org: Option<String>,
 }
 
@@ -204,10 +209,12 @@ pub async fn transfer_stack(
 }
 
 /// `POST /api/stacks/{org}/{project}/{stack}/rename` (`pulumi stack rename`).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RenameBody {
+    #[schema(pattern = "^[A-Za-z0-9_.-]{1,100}$")]
     new_name: Option<String>,
+    #[schema(pattern = "^[A-Za-z0-9_.-]{1,100}$")]
     new_project: Option<String>,
 }
 

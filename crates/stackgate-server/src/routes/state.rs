@@ -99,7 +99,7 @@ pub async fn create_destroy(
     create(auth, path, UpdateKind::Destroy, body).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct StartRequest {
     #[serde(default)]
     tags: Option<Tags>,
@@ -134,7 +134,8 @@ pub async fn get_update(auth: Auth, Path(path): Path5) -> ApiResult<Json<Value>>
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     #[serde(rename = "continuationToken")]
     continuation_token: Option<String>,
@@ -178,8 +179,10 @@ pub async fn cancel_update(auth: Auth, Path(path): Path5) -> ApiResult<StatusCod
     no_content(auth.service.cancel_update(&auth.ctx, &target)).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct RenewRequest {
+    /// Seconds.
+    #[schema(minimum = 1)]
     duration: i64,
 }
 
@@ -227,8 +230,9 @@ pub async fn events_batch(
     no_content(service.append_engine_events(&call, &body)).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct CompleteRequest {
+    #[schema(pattern = "^(succeeded|failed|cancelled)$")]
     status: String,
 }
 
@@ -299,10 +303,13 @@ pub async fn import(
     Ok(Json(json!({"updateId": id})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
     #[serde(rename = "pageSize")]
+    #[param(minimum = 1, maximum = 1000)]
     page_size: Option<i64>,
+    #[param(minimum = 1)]
     page: Option<i64>,
 }
 
@@ -359,8 +366,10 @@ fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
         .map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct EncryptRequest {
+    /// Base64.
+    #[schema(value_type = crate::openapi::describe::Base64)]
     plaintext: String,
 }
 
@@ -381,8 +390,10 @@ pub async fn encrypt(
     Ok(Json(json!({"ciphertext": B64.encode(ciphertext)})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct DecryptRequest {
+    /// Base64.
+    #[schema(value_type = crate::openapi::describe::Base64)]
     ciphertext: String,
 }
 
@@ -403,8 +414,10 @@ pub async fn decrypt(
     Ok(Json(json!({"plaintext": B64.encode(plaintext)})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct BatchEncryptRequest {
+    /// Base64 each.
+    #[schema(inline, value_type = Vec<crate::openapi::describe::Base64>)]
     plaintexts: Vec<String>,
 }
 
@@ -428,8 +441,10 @@ pub async fn batch_encrypt(
     Ok(Json(json!({"ciphertexts": ciphertexts})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct BatchDecryptRequest {
+    /// Base64 each.
+    #[schema(inline, value_type = Vec<crate::openapi::describe::Base64>)]
     ciphertexts: Vec<String>,
 }
 
@@ -459,7 +474,7 @@ pub async fn batch_decrypt(
     Ok(Json(json!({"plaintexts": plaintexts})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct LogDecryptionRequest {
     #[serde(default, rename = "commandName")]
     command_name: Option<String>,

@@ -11,11 +11,14 @@ use crate::error::{required, ApiError, ApiResult};
 use crate::extract::{ApiJson, Auth};
 use crate::wire;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateToken {
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,40}$")]
     name: Option<String>,
     description: Option<String>,
+    /// Unix seconds; 0 or absent: never.
+    #[schema(minimum = 0)]
     expires: Option<i64>,
     admin: Option<bool>,
     #[serde(rename = "roleID")]

@@ -51,9 +51,11 @@ pub async fn list_tokens(auth: Auth) -> ApiResult<Json<Value>> {
     Ok(Json(wire::tokens(&tokens)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct CreatePersonalToken {
     description: Option<String>,
+    /// Unix seconds; 0 or absent: never.
+    #[schema(minimum = 0)]
     expires: Option<i64>,
 }
 
@@ -76,7 +78,8 @@ pub async fn delete_token(auth: Auth, Path(id): Path1) -> ApiResult<StatusCode> 
     no_content(auth.service.delete_personal_token(&auth.ctx, &id)).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 pub struct StacksQuery {
     organization: Option<String>,
@@ -84,6 +87,7 @@ pub struct StacksQuery {
     tag_name: Option<String>,
     tag_value: Option<String>,
     continuation_token: Option<String>,
+    #[param(minimum = 1, maximum = 1000)]
     max_results: Option<i64>,
 }
 

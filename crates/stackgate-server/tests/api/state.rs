@@ -1689,3 +1689,33 @@ async fn exports_are_audited_except_by_the_running_update_of_the_same_token() {
     app.complete_ok(&preview, "succeeded").await;
     assert_eq!(exported(Who::Member).await, 1, "after the update");
 }
+
+/// The CLI's request is stored as sent, so history must not pass on fields of the wrong
+/// type: `UpdateInfo` says `message` is a string, `config` and `environment` objects.
+#[tokio::test]
+async fn history_gives_request_fields_the_types_the_client_expects() {
+    let app = TestApp::start().await;
+    let odd = json!({"config": null, "metadata": {"message": 7, "environment": "prod"}});
+    let body = app
+        .post_ok(
+            &format!("{STACK_PATH}/update"),
+            Who::Admin,
+            odd,
+            "create the update",
+        )
+        .await;
+    let id = body["updateID"].as_str().expect("updateID").to_string();
+    app.post_ok(
+        &format!("{STACK_PATH}/update/{id}"),
+        Who::Admin,
+        json!({}),
+        "start the update",
+    )
+    .await;
+    let updates = history(&app, STACK_PATH).await;
+    let u = &updates[0];
+    assert_eq!(u["updateID"], id.as_str(), "{updates:?}");
+    assert_eq!(u["message"], "", "{u}");
+    assert_eq!(u["config"], json!({}), "{u}");
+    assert_eq!(u["environment"], json!({}), "{u}");
+}

@@ -69,6 +69,11 @@ pub fn cases(app: &TestApp, update_id: &str) -> BTreeMap<(&'static str, &'static
         "/api/capabilities",
         case("/api/capabilities", Who::Nobody, None, 200),
     );
+    add(
+        "GET",
+        "/api/openapi/pulumi-spec.json",
+        case("/api/openapi/pulumi-spec.json", Who::Nobody, None, 200),
+    );
 
     // Open to every authenticated principal: the one who lacks the permission has no
     // (valid) credentials.
