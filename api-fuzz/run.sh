@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs schemathesis against a real `stackgate serve`, driven by the OpenAPI document the
-# server itself serves at /api/openapi/pulumi-spec.json. Every generated request must get
+# Checks the OpenAPI document a real `stackgate serve` serves at
+# /api/openapi/pulumi-spec.json (openapi-spec-validator), then runs schemathesis against
+# the server, driven by that document. Every generated request must get
 # an answer that is not a 5xx and that conforms to the document: a documented status, the
 # documented content type and headers, a body that matches the response schema.
 #   STACKGATE_BIN       the binary (default target/debug/stackgate, relative to the repo root)
@@ -68,6 +69,10 @@ STACKGATE_FUZZ_UPDATE="$(api POST /api/stacks/acme/website/prod/update '{}' | fi
 STACKGATE_FUZZ_LEASE="$(api POST "/api/stacks/acme/website/prod/update/$STACKGATE_FUZZ_UPDATE" '{}' | field token)"
 STACKGATE_FUZZ_TOKEN="$alice"
 export STACKGATE_FUZZ_TOKEN STACKGATE_FUZZ_ORG_TOKEN_ID STACKGATE_FUZZ_UPDATE STACKGATE_FUZZ_LEASE
+
+echo "== the served document is valid OpenAPI 3.1 (openapi-spec-validator)"
+curl -fsS "$base/api/openapi/pulumi-spec.json" -o "$work/pulumi-spec.json"
+"$venv/bin/openapi-spec-validator" "$work/pulumi-spec.json"
 
 echo "== schemathesis: $examples examples per operation and phase, seed $seed"
 status=0

@@ -122,3 +122,39 @@ def test_the_openapi_document_is_fetched_with_the_official_client(new_org):
     assert ops["FetchRestSpecification"] == ("GET", "/api/openapi/pulumi-spec.json")
     # Public, like the health checks: no token needed to read what the API is.
     assert ops and doc["paths"]["/api/openapi/pulumi-spec.json"]["get"]["security"] == []
+
+
+def test_operation_ids_are_the_official_clients_names(new_org):
+    """Where the official client has an operation on the same method and path, the
+    document names it as the client's OpenAPI spec does (the client's method
+    `list_org_tokens` comes from the operation id `ListOrgTokens`)."""
+    import inspect
+    import re
+
+    import pulumi_cloud_sdk.apis as apis
+
+    def norm(path):
+        return re.sub(r"\{[^}]+\}", "{}", path)
+
+    official = {}
+    for _, cls in inspect.getmembers(apis, inspect.isclass):
+        for name, fn in inspect.getmembers(cls, inspect.isfunction):
+            if name.startswith("_") or name.endswith("_with_http_info"):
+                continue
+            src = inspect.getsource(fn)
+            path = re.search(r"resource_path = '([^']+)'", src)
+            method = re.search(r"call_api\(resource_path, '(\w+)'", src)
+            if path and method:
+                camel = "".join(p[:1].upper() + p[1:] for p in name.split("_"))
+                official[(method.group(1), norm(path.group(1)))] = camel
+    assert len(official) > 300, "the client's operations were not found"
+
+    doc = new_org().admin.misc.fetch_rest_specification()
+    compared = 0
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            want = official.get((method.upper(), norm(path)))
+            if want is not None:
+                assert op["operationId"] == want, f"{method.upper()} {path}"
+                compared += 1
+    assert compared >= 55, compared

@@ -132,7 +132,7 @@ pub fn table() -> Vec<Route> {
         Route::get(
             "/api/capabilities",
             super::capabilities,
-            O::json("GetCapabilities", "What the Pulumi CLI may use beyond the base protocol.", "Capabilities"),
+            O::json("Capabilities", "What the Pulumi CLI may use beyond the base protocol.", "Capabilities"),
         ),
         Route::get(
             openapi::SPEC_PATH,
