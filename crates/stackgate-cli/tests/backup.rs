@@ -12,12 +12,7 @@ use serde_json::json;
 #[test]
 fn a_backup_taken_while_serving_restores_to_a_working_installation() {
     let (dir, db, alice, server) = fresh("live", &[]);
-    let (st, body) = server.post(
-        "/api/stacks/acme/proj",
-        &alice,
-        &json!({"stackName": "dev"}),
-    );
-    assert_eq!(st, 200, "{body}");
+    server.create_stack(&alice, "proj", "dev");
     let state = json!({"version": 3, "deployment": {
         "manifest": {"time": "t", "magic": "", "version": ""},
         "resources": [{"urn": "urn:pulumi:dev::proj::pulumi:pulumi:Stack::proj-dev",

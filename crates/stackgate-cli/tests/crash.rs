@@ -14,12 +14,7 @@ use serde_json::json;
 #[test]
 fn every_acknowledged_change_survives_a_kill_9() {
     let (_dir, db, alice, mut server) = fresh("crash", &[]);
-    let (st, body) = server.post(
-        "/api/stacks/acme/proj",
-        &alice,
-        &json!({"stackName": "dev"}),
-    );
-    assert_eq!(st, 200, "{body}");
+    server.create_stack(&alice, "proj", "dev");
 
     // Two writers: one sets tags, one creates stacks; each remembers what was acknowledged.
     let stop = Arc::new(AtomicBool::new(false));

@@ -28,12 +28,7 @@ fn deployment(resources: usize) -> Value {
 #[test]
 fn a_crash_during_a_checkpoint_keeps_the_previous_one_and_the_update_can_be_cancelled() {
     let (_dir, db, alice, mut server) = fresh("crash", &[]);
-    let (st, body) = server.post(
-        "/api/stacks/acme/proj",
-        &alice,
-        &json!({"stackName": "dev"}),
-    );
-    assert_eq!(st, 200, "{body}");
+    server.create_stack(&alice, "proj", "dev");
     let request = json!({"name": "proj", "runtime": "yaml", "main": "", "description": "",
         "options": {"dryRun": false}, "config": {}, "metadata": {"message": "", "environment": {}}});
     let (st, created) = server.post("/api/stacks/acme/proj/dev/update", &alice, &request);

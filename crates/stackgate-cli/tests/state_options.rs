@@ -25,12 +25,7 @@ fn deployment(resources: usize) -> Value {
 fn keep_versions_prunes_old_deployments_and_max_state_size_bounds_a_body() {
     let (_dir, _db, alice, server) =
         fresh("opts", &["--keep-versions", "2", "--max-state-size", "1"]);
-    let (st, body) = server.post(
-        "/api/stacks/acme/proj",
-        &alice,
-        &json!({"stackName": "dev"}),
-    );
-    assert_eq!(st, 200, "{body}");
+    server.create_stack(&alice, "proj", "dev");
     for n in 1..=3 {
         let (st, body) = server.post("/api/stacks/acme/proj/dev/import", &alice, &deployment(n));
         assert_eq!(st, 200, "import {n}: {body}");
@@ -84,12 +79,7 @@ fn rotating_the_master_key_keeps_every_secret_and_the_old_key_is_refused() {
     let alice = init(&db);
     let server = Server::start(&db, &["--secrets-key-file", old]);
     server.wait_ready(Duration::from_secs(30));
-    let (st, body) = server.post(
-        "/api/stacks/acme/proj",
-        &alice,
-        &json!({"stackName": "dev"}),
-    );
-    assert_eq!(st, 200, "{body}");
+    server.create_stack(&alice, "proj", "dev");
     // "hunter2"
     let plain = json!({"plaintext": "aHVudGVyMg=="});
     let (st, sealed) = server.post("/api/stacks/acme/proj/dev/encrypt", &alice, &plain);

@@ -21,7 +21,7 @@ use dashmap::DashMap;
 use stackgate_store::{Org, OrgRole, Store, Timestamp, Token, TokenKind, Tx};
 
 use crate::error::{CoreError, CoreResult};
-use crate::principal::{Identity, Principal, TokenRef};
+use crate::principal::{Identity, Principal};
 use crate::token::{TokenDigest, TokenHash, TokenValue};
 
 /// How long a cache entry may be trusted without a change in this process.
@@ -257,14 +257,7 @@ async fn load(store: &dyn Store, hash: &TokenHash, generation: u64) -> CoreResul
         .await?
         .ok_or_else(invalid)?;
     Ok(CachedAuth {
-        principal: Arc::new(Principal {
-            identity,
-            token: Some(TokenRef {
-                id: token.id,
-                name: token.name,
-                expires: token.expires,
-            }),
-        }),
+        principal: Arc::new(Principal::of_token(identity, &token)),
         memberships: Arc::new(memberships),
         rendered_user: OnceLock::new(),
         generation,

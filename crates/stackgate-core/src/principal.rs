@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use stackgate_store::{AuditActor, OrgId, TeamId, Timestamp, TokenId, User, UserId};
+use stackgate_store::{AuditActor, OrgId, TeamId, Timestamp, Token, TokenId, User, UserId};
 
 /// The identity behind a request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,6 +52,18 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// The principal a stored token acts as, given the identity the token resolves to.
+    pub fn of_token(identity: Identity, token: &Token) -> Principal {
+        Principal {
+            identity,
+            token: Some(TokenRef {
+                id: token.id.clone(),
+                name: token.name.clone(),
+                expires: token.expires,
+            }),
+        }
+    }
+
     /// The installation's operator, for changes made by background jobs and the CLI.
     pub fn operator() -> Principal {
         Principal {

@@ -45,7 +45,7 @@ use crate::catalog::EventType;
 use crate::chain;
 use crate::clock::{Clock, SystemClock};
 use crate::error::{CoreError, CoreResult};
-use crate::principal::{Ctx, Identity, Principal, TokenRef};
+use crate::principal::{Ctx, Identity, Principal};
 use crate::token::TokenHash;
 
 /// The entry point for all domain operations. Cheap to clone.
@@ -167,17 +167,7 @@ impl Service {
                 (identity, vec![org.id])
             }
         };
-        let ctx = Ctx::new(
-            Arc::new(Principal {
-                identity,
-                token: Some(TokenRef {
-                    id: token.id.clone(),
-                    name: token.name.clone(),
-                    expires: token.expires,
-                }),
-            }),
-            source_ip,
-        );
+        let ctx = Ctx::new(Arc::new(Principal::of_token(identity, &token)), source_ip);
         let ids: Vec<&OrgId> = org_ids.iter().collect();
         lock_chains(&mut *tx, &ids).await?;
         for org_id in org_ids {

@@ -94,6 +94,12 @@ pub(super) fn validate_tags(tags: &Tags) -> CoreResult<()> {
     Ok(())
 }
 
+/// The description of a `stack-tags-changed` event: the stack and its tags now.
+pub(super) fn tags_changed(stack: &str, tags: &Tags) -> String {
+    let listed: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("tags of stack '{stack}' set to {{{}}}", listed.join(", "))
+}
+
 /// The principal created the stack (a user by id, an org token by token id).
 fn is_creator(ctx: &Ctx, stack: &Stack) -> bool {
     match &ctx.principal.identity {
@@ -454,11 +460,7 @@ impl Service {
             return Ok(());
         }
         op.set_stack_tags(&stack.id, &tags).await?;
-        let listed: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let desc = format!(
-            "tags of stack '{org_name}/{project}/{stack_name}' set to {{{}}}",
-            listed.join(", ")
-        );
+        let desc = tags_changed(&format!("{org_name}/{project}/{stack_name}"), &tags);
         op.record(&org.id, EventType::StackTagsChanged, desc)
             .await?;
         op.commit().await

@@ -21,7 +21,7 @@ use crate::auth;
 use crate::authz::Action;
 use crate::catalog::EventType;
 use crate::error::{CoreError, CoreResult};
-use crate::principal::{Ctx, Identity, Principal, TokenRef};
+use crate::principal::{Ctx, Identity, Principal};
 use crate::state_body::{self, DeploymentState};
 
 /// How long a lease lives when an update starts; the CLI renews it every few minutes.
@@ -295,10 +295,14 @@ impl Service {
                 stack.resource_count.unwrap_or(0),
             )
             .await?;
-            if !tags.is_empty() {
-                let mut merged = stack.tags.clone();
-                merged.extend(tags);
+            let mut merged = stack.tags.clone();
+            merged.extend(tags);
+            if merged != stack.tags {
+                super::stacks::validate_tags(&merged)?;
                 op.set_stack_tags(&stack.id, &merged).await?;
+                let desc = super::stacks::tags_changed(&target.stack_name(), &merged);
+                op.record(&org.id, EventType::StackTagsChanged, desc)
+                    .await?;
             }
         } else {
             update.version = stack.version;
@@ -448,14 +452,7 @@ impl Service {
             )));
         };
         let ctx = Ctx::new(
-            Arc::new(Principal {
-                identity,
-                token: Some(TokenRef {
-                    id: token.id.clone(),
-                    name: token.name.clone(),
-                    expires: token.expires,
-                }),
-            }),
+            Arc::new(Principal::of_token(identity, &token)),
             call.source_ip.clone(),
         );
         let revoked = token.deleted_at.is_some();

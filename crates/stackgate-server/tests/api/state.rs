@@ -1719,3 +1719,59 @@ async fn history_gives_request_fields_the_types_the_client_expects() {
     assert_eq!(u["config"], json!({}), "{u}");
     assert_eq!(u["environment"], json!({}), "{u}");
 }
+
+/// The tags the CLI sends when it starts an update are merged into the stack's, and the
+/// change is audited like any other tag change; the same tags again change nothing.
+#[tokio::test]
+async fn tags_sent_at_start_are_applied_and_audited() {
+    let app = TestApp::start().await;
+    let tag_events = |events: &[Value]| {
+        events
+            .iter()
+            .filter(|e| e["event"] == "stack-tags-changed")
+            .count()
+    };
+    let before = tag_events(&app.audit().await);
+    let tags = json!({"tags": {"pulumi:project": "proj", "pulumi:runtime": "yaml"}});
+    for round in 0..2 {
+        let id = app
+            .create_update_as(&Who::Admin, STACK_PATH, "update")
+            .await;
+        app.post_ok(
+            &format!("{STACK_PATH}/update/{id}"),
+            Who::Admin,
+            tags.clone(),
+            "start with tags",
+        )
+        .await;
+        let (st, stack) = app.get(STACK_PATH, Who::Admin).await;
+        assert_ok(st, &stack, "GET the stack");
+        assert_eq!(stack["tags"]["pulumi:project"], "proj", "{stack}");
+        assert_eq!(stack["tags"]["pulumi:runtime"], "yaml", "{stack}");
+        let (st, body) = app
+            .post(
+                &format!("{STACK_PATH}/update/{id}/cancel"),
+                Who::Admin,
+                json!({}),
+            )
+            .await;
+        assert_eq!(st, 204, "cancel: {body}");
+        let events = app.audit().await;
+        assert_eq!(
+            tag_events(&events),
+            before + 1,
+            "round {round}: one stack-tags-changed event in all"
+        );
+    }
+    let events = app.audit().await;
+    let event = events
+        .iter()
+        .find(|e| e["event"] == "stack-tags-changed")
+        .unwrap_or_else(|| panic!("no tag event in {events:?}"));
+    let description = event["description"].as_str().unwrap_or("");
+    assert!(
+        description.contains("pulumi:project=proj")
+            && description.contains(STACK_PATH.trim_start_matches("/api/stacks/")),
+        "{description}"
+    );
+}
